@@ -1,0 +1,77 @@
+package dev.hatspark.corpus;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Immutable id &lt;-&gt; token map; ids 0..3 are always the special tokens. */
+public final class Vocab {
+
+    public static final int PAD = 0;
+    public static final int BOS = 1;
+    public static final int EOS = 2;
+    public static final int UNK = 3;
+    /** The special tokens in id order. */
+    public static final List<String> SPECIALS = List.of("<pad>", "<s>", "</s>", "<unk>");
+
+    private final List<String> tokens;
+    private final Map<String, Integer> ids;
+
+    /** @param tokens all tokens in id order, starting with {@link #SPECIALS}; no duplicates */
+    public Vocab(List<String> tokens) {
+        if (tokens.size() < SPECIALS.size() || !tokens.subList(0, SPECIALS.size()).equals(SPECIALS)) {
+            throw new IllegalArgumentException("vocab must start with " + SPECIALS);
+        }
+        this.tokens = List.copyOf(tokens);
+        this.ids = new HashMap<>(tokens.size() * 2);
+        for (int i = 0; i < tokens.size(); i++) {
+            if (ids.putIfAbsent(tokens.get(i), i) != null) {
+                throw new IllegalArgumentException("duplicate vocab token '" + tokens.get(i) + "' at id " + i);
+            }
+        }
+    }
+
+    public int size() {
+        return tokens.size();
+    }
+
+    /** @return the id of {@code token}, or {@link #UNK} if it is not in the vocab */
+    public int id(String token) {
+        return ids.getOrDefault(token, UNK);
+    }
+
+    public boolean contains(String token) {
+        return ids.containsKey(token);
+    }
+
+    public String token(int id) {
+        if (id < 0 || id >= tokens.size()) {
+            throw new IllegalArgumentException("token id " + id + " out of range [0, " + tokens.size() + ")");
+        }
+        return tokens.get(id);
+    }
+
+    public static boolean isSpecial(int id) {
+        return id >= 0 && id < SPECIALS.size();
+    }
+
+    /** @return all tokens in id order (unmodifiable) */
+    public List<String> tokens() {
+        return tokens;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Vocab && ((Vocab) o).tokens.equals(tokens);
+    }
+
+    @Override
+    public int hashCode() {
+        return tokens.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Vocab[size=" + tokens.size() + "]";
+    }
+}

@@ -1,0 +1,99 @@
+package dev.hatspark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Adam (HAT: betas 0.9/0.98) written out so that its moments are part of the checkpoint and a
+ * resumed run continues exactly. A parameter without a gradient yet (never in a sampled
+ * SubTransformer) is skipped, as PyTorch's Adam skips {@code grad is None}.
+ */
+public final class Adam implements AutoCloseable {
+    private final float beta1;
+    private final float beta2;
+    private final float eps;
+    private final NDManager manager;
+    private final Map<String, NDArray> m = new LinkedHashMap<>();
+    private final Map<String, NDArray> v = new LinkedHashMap<>();
+    private final Map<String, Long> t = new LinkedHashMap<>();
+
+    public Adam(float beta1, float beta2, float eps, NDManager parent) {
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.manager = parent.newSubManager();
+    }
+
+    public static Adam hat(NDManager parent) {
+        return new Adam(0.9f, 0.98f, 1e-8f, parent);
+    }
+
+    /** One update of every parameter that has a gradient; gradients are zeroed afterwards. */
+    public void step(Map<String, NDArray> params, float lr) {
+        try (NDScope ignored = new NDScope()) {
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                NDArray p = e.getValue();
+                if (!Grad.has(p)) {
+                    continue;
+                }
+                NDArray g = p.getGradient();
+                String name = e.getKey();
+                NDArray mt = m.computeIfAbsent(name, k -> keep(p.zerosLike()));
+                NDArray vt = v.computeIfAbsent(name, k -> keep(p.zerosLike()));
+                long step = t.merge(name, 1L, Long::sum);
+                mt.muli(beta1).addi(g.mul(1 - beta1));
+                vt.muli(beta2).addi(g.square().mul(1 - beta2));
+                double bias1 = 1 - Math.pow(beta1, step);
+                double bias2 = 1 - Math.pow(beta2, step);
+                float stepSize = (float) (lr * Math.sqrt(bias2) / bias1);
+                p.subi(mt.div(vt.sqrt().add(eps)).mul(stepSize));
+                g.subi(g);
+            }
+        }
+    }
+
+    private NDArray keep(NDArray a) {
+        NDScope.unregister(a);
+        a.attach(manager);
+        return a;
+    }
+
+    /** Moments and step counts, named {@code m.<param>}, {@code v.<param>}, {@code t.<param>}. */
+    public NDList state() {
+        NDList list = new NDList();
+        for (String name : m.keySet()) {
+            m.get(name).setName("m." + name);
+            v.get(name).setName("v." + name);
+            NDArray steps = manager.create(new long[] {t.get(name)});
+            steps.setName("t." + name);
+            list.add(m.get(name));
+            list.add(v.get(name));
+            list.add(steps);
+        }
+        return list;
+    }
+
+    public void load(byte[] encoded) {
+        NDList list = NDList.decode(manager, encoded);
+        for (NDArray a : list) {
+            String name = a.getName();
+            String param = name.substring(2);
+            switch (name.substring(0, 2)) {
+                case "m." -> m.put(param, a);
+                case "v." -> v.put(param, a);
+                case "t." -> t.put(param, a.toLongArray()[0]);
+                default -> throw new IllegalArgumentException("optimizer state has unknown tensor '" + name + "'");
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

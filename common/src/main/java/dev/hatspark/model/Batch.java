@@ -1,0 +1,66 @@
+package dev.hatspark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.hatspark.corpus.Vocab;
+
+import java.util.List;
+
+/**
+ * A padded batch of sentence pairs. The source gets EOS appended; the decoder reads BOS + target and
+ * predicts target + EOS (teacher forcing). Ids are {@link Vocab#PAD}-padded on the right.
+ */
+public final class Batch {
+    public final long[] src;     // [size, srcLen]
+    public final long[] tgtIn;   // [size, tgtLen]
+    public final long[] tgtOut;  // [size, tgtLen]
+    public final int size;
+    public final int srcLen;
+    public final int tgtLen;
+    public final int targetTokens;
+
+    public Batch(List<int[][]> pairs) {
+        size = pairs.size();
+        int s = 1;
+        int t = 1;
+        for (int[][] p : pairs) {
+            s = Math.max(s, p[0].length + 1);
+            t = Math.max(t, p[1].length + 1);
+        }
+        srcLen = s;
+        tgtLen = t;
+        src = new long[size * s];
+        tgtIn = new long[size * t];
+        tgtOut = new long[size * t];
+        int tokens = 0;
+        for (int b = 0; b < size; b++) {
+            int[] x = pairs.get(b)[0];
+            int[] y = pairs.get(b)[1];
+            for (int i = 0; i < x.length; i++) {
+                src[b * s + i] = x[i];
+            }
+            src[b * s + x.length] = Vocab.EOS;
+            tgtIn[b * t] = Vocab.BOS;
+            for (int i = 0; i < y.length; i++) {
+                tgtIn[b * t + i + 1] = y[i];
+                tgtOut[b * t + i] = y[i];
+            }
+            tgtOut[b * t + y.length] = Vocab.EOS;
+            tokens += y.length + 1;
+        }
+        targetTokens = tokens;
+    }
+
+    NDArray src(NDManager m) {
+        return m.create(src, new Shape(size, srcLen));
+    }
+
+    NDArray tgtIn(NDManager m) {
+        return m.create(tgtIn, new Shape(size, tgtLen));
+    }
+
+    NDArray tgtOut(NDManager m) {
+        return m.create(tgtOut, new Shape(size, tgtLen));
+    }
+}

@@ -1,0 +1,374 @@
+package dev.hatspark.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.nn.norm.LayerNorm;
+import dev.hatspark.corpus.Vocab;
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * HAT's weight-sharing SuperTransformer (pre-norm encoder-decoder) in plain DJL ops.
+ *
+ * <p>Parameters have the maxima of the design space. A SubTransformer forward takes its
+ * {@link ArchConfig} as an argument and reads the front slice of every tensor: linear weights
+ * {@code [:out, :in]}, biases and LayerNorm {@code [:d]}, embedding columns {@code [:, :d]}, the first
+ * layers. Q/K/V stay {@code qkv_dim} wide whatever the head count (fewer heads means wider heads).
+ * Because the config is an argument, not module state, one loaded model serves many configs, also
+ * from several threads.
+ */
+public final class SuperTransformer implements AutoCloseable {
+    private static final float NEG_INF = -1e9f;
+    private static final float LN_EPS = 1e-5f;
+
+    private final DesignSpace space;
+    private final int srcVocab;
+    private final int tgtVocab;
+    private final boolean sharedEmbedding;
+    private final NDManager manager;
+    private final Map<String, NDArray> params = new LinkedHashMap<>();
+
+    private SuperTransformer(DesignSpace space, int srcVocab, int tgtVocab, NDManager manager) {
+        this.space = space;
+        this.srcVocab = srcVocab;
+        this.tgtVocab = tgtVocab;
+        this.sharedEmbedding = srcVocab == tgtVocab;
+        this.manager = manager;
+    }
+
+    /**
+     * A freshly initialised SuperTransformer. With equal source and target vocabulary sizes (a joint
+     * vocabulary) one embedding matrix serves encoder input, decoder input and output projection.
+     */
+    public static SuperTransformer create(DesignSpace space, int srcVocab, int tgtVocab, long seed, NDManager parent) {
+        SuperTransformer m = new SuperTransformer(space, srcVocab, tgtVocab, parent.newSubManager());
+        Random rng = new Random(seed);
+        for (Map.Entry<String, Shape> e : m.shapes().entrySet()) {
+            m.params.put(e.getKey(), m.init(e.getKey(), e.getValue(), rng));
+        }
+        m.params.values().forEach(p -> p.setRequiresGradient(true));
+        return m;
+    }
+
+    /** Rebuilds a SuperTransformer from {@link #parameters()} saved with {@link NDList#encode()}. */
+    public static SuperTransformer load(DesignSpace space, int srcVocab, int tgtVocab, byte[] encoded, NDManager parent) {
+        SuperTransformer m = new SuperTransformer(space, srcVocab, tgtVocab, parent.newSubManager());
+        NDList list = NDList.decode(m.manager, encoded);
+        Map<String, Shape> expected = m.shapes();
+        if (list.size() != expected.size()) {
+            throw new IllegalArgumentException("checkpoint has " + list.size() + " tensors, design space '"
+                    + space.name + "' needs " + expected.size());
+        }
+        for (NDArray a : list) {
+            Shape want = expected.get(a.getName());
+            if (want == null || !want.equals(a.getShape())) {
+                throw new IllegalArgumentException("checkpoint tensor '" + a.getName() + "' has shape " + a.getShape()
+                        + ", design space '" + space.name + "' needs " + want);
+            }
+            a.setRequiresGradient(true);
+            m.params.put(a.getName(), a);
+        }
+        return m;
+    }
+
+    /** Every parameter, named, in a fixed order (the checkpoint format). */
+    public NDList parameters() {
+        NDList list = new NDList();
+        params.forEach((name, p) -> {
+            p.setName(name);
+            list.add(p);
+        });
+        return list;
+    }
+
+    public Map<String, NDArray> parameterMap() {
+        return params;
+    }
+
+    public DesignSpace space() {
+        return space;
+    }
+
+    public int srcVocab() {
+        return srcVocab;
+    }
+
+    public int tgtVocab() {
+        return tgtVocab;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public long parameterCount() {
+        return params.values().stream().mapToLong(p -> p.getShape().size()).sum();
+    }
+
+    private Map<String, Shape> shapes() {
+        Map<String, Shape> s = new LinkedHashMap<>();
+        int e = space.maxEncoderEmbed();
+        int d = space.maxDecoderEmbed();
+        int q = space.qkvDim;
+        if (sharedEmbedding) {
+            s.put("embed.shared", new Shape(tgtVocab, Math.max(e, d)));
+        } else {
+            s.put("embed.src", new Shape(srcVocab, e));
+            s.put("embed.tgt", new Shape(tgtVocab, d));
+        }
+        for (int i = 0; i < space.maxEncoderLayers(); i++) {
+            String p = "enc." + i + ".";
+            attentionShapes(s, p + "self.", e, e, q);
+            norm(s, p + "ln1.", e);
+            ffnShapes(s, p + "ffn.", e, space.maxEncoderFfn());
+            norm(s, p + "ln2.", e);
+        }
+        norm(s, "enc.ln.", e);
+        for (int i = 0; i < space.maxDecoderLayers(); i++) {
+            String p = "dec." + i + ".";
+            attentionShapes(s, p + "self.", d, d, q);
+            norm(s, p + "ln1.", d);
+            attentionShapes(s, p + "cross.", d, e, q);
+            norm(s, p + "ln2.", d);
+            ffnShapes(s, p + "ffn.", d, space.maxDecoderFfn());
+            norm(s, p + "ln3.", d);
+        }
+        norm(s, "dec.ln.", d);
+        return s;
+    }
+
+    private static void attentionShapes(Map<String, Shape> s, String p, int dq, int dkv, int q) {
+        s.put(p + "q.w", new Shape(q, dq));
+        s.put(p + "q.b", new Shape(q));
+        s.put(p + "k.w", new Shape(q, dkv));
+        s.put(p + "k.b", new Shape(q));
+        s.put(p + "v.w", new Shape(q, dkv));
+        s.put(p + "v.b", new Shape(q));
+        s.put(p + "o.w", new Shape(dq, q));
+        s.put(p + "o.b", new Shape(dq));
+    }
+
+    private static void ffnShapes(Map<String, Shape> s, String p, int d, int f) {
+        s.put(p + "w1", new Shape(f, d));
+        s.put(p + "b1", new Shape(f));
+        s.put(p + "w2", new Shape(d, f));
+        s.put(p + "b2", new Shape(d));
+    }
+
+    private static void norm(Map<String, Shape> s, String p, int d) {
+        s.put(p + "g", new Shape(d));
+        s.put(p + "b", new Shape(d));
+    }
+
+    /** Xavier-uniform linear weights, N(0, d^-1/2) embeddings, LayerNorm gain 1, zero biases. */
+    private NDArray init(String name, Shape shape, Random rng) {
+        float[] v = new float[Math.toIntExact(shape.size())];
+        if (name.startsWith("embed.")) {
+            double std = Math.pow(shape.get(1), -0.5);
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (rng.nextGaussian() * std);
+            }
+            for (int j = 0; j < shape.get(1); j++) {
+                v[Vocab.PAD * (int) shape.get(1) + j] = 0f;
+            }
+        } else if (name.endsWith(".g")) {
+            java.util.Arrays.fill(v, 1f);
+        } else if (shape.dimension() == 2) {
+            double bound = Math.sqrt(6.0 / (shape.get(0) + shape.get(1)));
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+            }
+        }
+        return manager.create(v, shape);
+    }
+
+    private NDArray p(String name) {
+        return params.get(name);
+    }
+
+    private NDArray slice(String name, int rows) {
+        return p(name).get(new NDIndex(":{}", rows));
+    }
+
+    private NDArray slice(String name, int rows, int cols) {
+        return p(name).get(new NDIndex(":{}, :{}", rows, cols));
+    }
+
+    private NDArray srcEmbedding() {
+        return p(sharedEmbedding ? "embed.shared" : "embed.src");
+    }
+
+    private NDArray tgtEmbedding() {
+        return p(sharedEmbedding ? "embed.shared" : "embed.tgt");
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /**
+     * Training loss of SubTransformer {@code c} on a batch: label-smoothed cross-entropy averaged over
+     * target tokens. {@code train} turns dropout on (scaled by sampled/max embedding dim).
+     */
+    public NDArray loss(ArchConfig c, Batch batch, boolean train, float labelSmoothing) {
+        NDManager m = manager;
+        NDArray target = batch.tgtOut(m);
+        NDArray logp = logProbs(c, batch, train);
+        NDArray nll = logp.gather(target.expandDims(-1), -1).squeeze(-1).neg();
+        NDArray smooth = logp.mean(new int[] {-1}).neg();
+        NDArray mask = target.neq(Vocab.PAD).toType(DataType.FLOAT32, false);
+        NDArray perToken = nll.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
+        return perToken.mul(mask).sum().div(batch.targetTokens);
+    }
+
+    /** Summed target-token negative log-likelihood (no smoothing, no dropout): for validation loss. */
+    public double nllSum(ArchConfig c, Batch batch) {
+        NDArray target = batch.tgtOut(manager);
+        NDArray logp = logProbs(c, batch, false);
+        NDArray nll = logp.gather(target.expandDims(-1), -1).squeeze(-1).neg();
+        NDArray mask = target.neq(Vocab.PAD).toType(DataType.FLOAT32, false);
+        return nll.mul(mask).sum().getFloat();
+    }
+
+    /** Log-probabilities over the target vocabulary, {@code [batch, tgtLen, vocab]}. */
+    NDArray logProbs(ArchConfig c, Batch batch, boolean train) {
+        NDArray src = batch.src(manager);
+        NDArray srcMask = src.eq(Vocab.PAD).toType(DataType.FLOAT32, false).mul(NEG_INF)
+                .reshape(batch.size, 1, 1, batch.srcLen);
+        List<NDArray> encoderStates = encode(c, src, srcMask, train);
+        NDArray h = decode(c, batch.tgtIn(manager), encoderStates, srcMask, train);
+        int d = c.decoderEmbedDim();
+        NDArray logits = Linear.linear(h, tgtEmbedding().get(new NDIndex(":, :{}", d))).singletonOrThrow();
+        return logits.logSoftmax(-1);
+    }
+
+    /**
+     * Runs the encoder; returns the outputs of its active layers, each passed through the final
+     * encoder LayerNorm, so that arbitrary encoder-decoder attention can pick any of the last k.
+     */
+    List<NDArray> encode(ArchConfig c, NDArray src, NDArray srcMask, boolean train) {
+        int d = c.encoderEmbedDim();
+        float drop = train ? (float) (space.dropout * d / space.maxEncoderEmbed()) : 0f;
+        NDArray x = embed(srcEmbedding(), src, d);
+        x = dropout(x, drop);
+        List<NDArray> states = new ArrayList<>();
+        for (int i = 0; i < c.encoderLayerNum(); i++) {
+            String p = "enc." + i + ".";
+            NDArray y = norm(x, p + "ln1.", d);
+            y = attention(y, y, p + "self.", d, d, c.encoderSelfAttentionHeads(i), srcMask);
+            x = x.add(dropout(y, drop));
+            y = ffn(norm(x, p + "ln2.", d), p + "ffn.", d, c.encoderFfnEmbedDim(i), drop);
+            x = x.add(dropout(y, drop));
+            states.add(norm(x, "enc.ln.", d));
+        }
+        return states;
+    }
+
+    NDArray decode(ArchConfig c, NDArray tgtIn, List<NDArray> encoderStates, NDArray srcMask, boolean train) {
+        int d = c.decoderEmbedDim();
+        int e = c.encoderEmbedDim();
+        float drop = train ? (float) (space.dropout * d / space.maxDecoderEmbed()) : 0f;
+        long len = tgtIn.getShape().get(1);
+        NDArray causal = causalMask(len);
+        NDArray x = dropout(embed(tgtEmbedding(), tgtIn, d), drop);
+        for (int i = 0; i < c.decoderLayerNum(); i++) {
+            String p = "dec." + i + ".";
+            NDArray y = norm(x, p + "ln1.", d);
+            y = attention(y, y, p + "self.", d, d, c.decoderSelfAttentionHeads(i), causal);
+            x = x.add(dropout(y, drop));
+            int k = c.decoderArbitraryEndeAttn(i);
+            NDArray memory = lastLayers(encoderStates, k);
+            NDArray memoryMask = k == 1 ? srcMask : NDArrays.concat(new NDList(java.util.Collections.nCopies(k, srcMask)), 3);
+            y = attention(norm(x, p + "ln2.", d), memory, p + "cross.", d, e, c.decoderEndeAttentionHeads(i), memoryMask);
+            x = x.add(dropout(y, drop));
+            y = ffn(norm(x, p + "ln3.", d), p + "ffn.", d, c.decoderFfnEmbedDim(i), drop);
+            x = x.add(dropout(y, drop));
+        }
+        return norm(x, "dec.ln.", d);
+    }
+
+    /** Additive mask that hides future positions: [1, 1, len, len]. */
+    private NDArray causalMask(long len) {
+        int n = Math.toIntExact(len);
+        float[] m = new float[n * n];
+        for (int i = 0; i < n; i++) {
+            for (int j = i + 1; j < n; j++) {
+                m[i * n + j] = NEG_INF;
+            }
+        }
+        return manager.create(m, new Shape(1, 1, n, n));
+    }
+
+    /** Keys/values of arbitrary attention: the last k encoder layers' outputs concatenated along time. */
+    static NDArray lastLayers(List<NDArray> states, int k) {
+        NDList last = new NDList(states.subList(states.size() - k, states.size()));
+        return k == 1 ? last.get(0) : NDArrays.concat(last, 1);
+    }
+
+    private NDArray embed(NDArray table, NDArray ids, int d) {
+        NDArray x = Embedding.embedding(ids, table.get(new NDIndex(":, :{}", d)), SparseFormat.DENSE).singletonOrThrow();
+        return x.mul((float) Math.sqrt(d)).add(positions(ids.getShape().get(1), d));
+    }
+
+    /** Sinusoidal positions (no parameters, so every embedding width gets its own). */
+    private NDArray positions(long len, int d) {
+        int half = d / 2;
+        NDArray pos = manager.arange(0f, (float) len).reshape(len, 1);
+        NDArray freq = manager.arange(0f, (float) half).mul((float) (-Math.log(10000.0) / (half - 1))).exp()
+                .reshape(1, half);
+        NDArray angles = pos.matMul(freq);
+        return angles.sin().concat(angles.cos(), 1);
+    }
+
+    private NDArray norm(NDArray x, String prefix, int d) {
+        return LayerNorm.layerNorm(x, new Shape(d), slice(prefix + "g", d), slice(prefix + "b", d), LN_EPS)
+                .singletonOrThrow();
+    }
+
+    private NDArray ffn(NDArray x, String p, int d, int f, float drop) {
+        NDArray h = Linear.linear(x, slice(p + "w1", f, d), slice(p + "b1", f)).singletonOrThrow();
+        h = dropout(Activation.relu(h), drop);
+        return Linear.linear(h, slice(p + "w2", d, f), slice(p + "b2", d)).singletonOrThrow();
+    }
+
+    /** Multi-head attention with qkv_dim-wide projections; mask is additive and broadcast to [B, h, Tq, Tk]. */
+    private NDArray attention(NDArray xq, NDArray xkv, String p, int dq, int dkv, int heads, NDArray mask) {
+        int q = space.qkvDim;
+        int hd = q / heads;
+        long b = xq.getShape().get(0);
+        long tq = xq.getShape().get(1);
+        long tk = xkv.getShape().get(1);
+        NDArray qs = Linear.linear(xq, slice(p + "q.w", q, dq), p(p + "q.b")).singletonOrThrow()
+                .reshape(b, tq, heads, hd).transpose(0, 2, 1, 3);
+        NDArray ks = Linear.linear(xkv, slice(p + "k.w", q, dkv), p(p + "k.b")).singletonOrThrow()
+                .reshape(b, tk, heads, hd).transpose(0, 2, 3, 1);
+        NDArray vs = Linear.linear(xkv, slice(p + "v.w", q, dkv), p(p + "v.b")).singletonOrThrow()
+                .reshape(b, tk, heads, hd).transpose(0, 2, 1, 3);
+        NDArray scores = qs.matMul(ks).mul((float) (1.0 / Math.sqrt(hd))).add(mask);
+        NDArray out = scores.softmax(-1).matMul(vs).transpose(0, 2, 1, 3).reshape(b, tq, q);
+        return Linear.linear(out, slice(p + "o.w", dq, q), slice(p + "o.b", dq)).singletonOrThrow();
+    }
+
+    private static NDArray dropout(NDArray x, float rate) {
+        return rate > 0 ? Dropout.dropout(x, rate, true).singletonOrThrow() : x;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

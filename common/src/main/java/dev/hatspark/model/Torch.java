@@ -1,0 +1,31 @@
+package dev.hatspark.model;
+
+import ai.djl.engine.Engine;
+import ai.djl.pytorch.jni.JniUtils;
+
+/** PyTorch thread settings (global per JVM), applied after the engine's natives are loaded. */
+public final class Torch {
+    private Torch() {
+    }
+
+    /**
+     * Sets intra-op threads; inter-op threads too when PyTorch still allows it (only before the first
+     * parallel op of the process).
+     */
+    public static void threads(int intraOp, int interOp) {
+        Engine.getInstance();
+        JniUtils.setNumThreads(intraOp);
+        if (interOp > 0 && JniUtils.getNumInteropThreads() != interOp) {
+            try {
+                JniUtils.setNumInteropThreads(interOp);
+            } catch (RuntimeException e) {
+                // already fixed by earlier work in this JVM; intra-op threads are what matters for timing
+            }
+        }
+    }
+
+    public static int threads() {
+        Engine.getInstance();
+        return JniUtils.getNumThreads();
+    }
+}

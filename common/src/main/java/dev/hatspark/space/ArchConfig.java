@@ -1,0 +1,201 @@
+package dev.hatspark.space;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+
+/**
+ * One SubTransformer architecture (the gene). Per-layer lists hold only the active layers, so the
+ * layer numbers are their lengths and two configs that differ only in unused layers are equal:
+ * the canonical JSON and {@link #hash()} are the key evaluations are cached by.
+ */
+public final class ArchConfig implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final int encoderEmbedDim;
+    private final int[] encoderFfnEmbedDim;
+    private final int[] encoderSelfAttentionHeads;
+    private final int decoderEmbedDim;
+    private final int[] decoderFfnEmbedDim;
+    private final int[] decoderSelfAttentionHeads;
+    private final int[] decoderEndeAttentionHeads;
+    private final int[] decoderArbitraryEndeAttn;
+
+    public ArchConfig(int encoderEmbedDim, int[] encoderFfnEmbedDim, int[] encoderSelfAttentionHeads,
+                      int decoderEmbedDim, int[] decoderFfnEmbedDim, int[] decoderSelfAttentionHeads,
+                      int[] decoderEndeAttentionHeads, int[] decoderArbitraryEndeAttn) {
+        this.encoderEmbedDim = encoderEmbedDim;
+        this.encoderFfnEmbedDim = encoderFfnEmbedDim.clone();
+        this.encoderSelfAttentionHeads = encoderSelfAttentionHeads.clone();
+        this.decoderEmbedDim = decoderEmbedDim;
+        this.decoderFfnEmbedDim = decoderFfnEmbedDim.clone();
+        this.decoderSelfAttentionHeads = decoderSelfAttentionHeads.clone();
+        this.decoderEndeAttentionHeads = decoderEndeAttentionHeads.clone();
+        this.decoderArbitraryEndeAttn = decoderArbitraryEndeAttn.clone();
+        requireLength("encoder_self_attention_heads", encoderSelfAttentionHeads, encoderFfnEmbedDim.length);
+        requireLength("decoder_self_attention_heads", decoderSelfAttentionHeads, decoderFfnEmbedDim.length);
+        requireLength("decoder_ende_attention_heads", decoderEndeAttentionHeads, decoderFfnEmbedDim.length);
+        requireLength("decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn, decoderFfnEmbedDim.length);
+    }
+
+    private static void requireLength(String field, int[] values, int layers) {
+        if (values.length != layers) {
+            throw new IllegalArgumentException("config field '" + field + "' has " + values.length
+                    + " entries, expected one per layer (" + layers + ")");
+        }
+    }
+
+    public int encoderEmbedDim() { return encoderEmbedDim; }
+    public int encoderLayerNum() { return encoderFfnEmbedDim.length; }
+    public int encoderFfnEmbedDim(int layer) { return encoderFfnEmbedDim[layer]; }
+    public int encoderSelfAttentionHeads(int layer) { return encoderSelfAttentionHeads[layer]; }
+    public int decoderEmbedDim() { return decoderEmbedDim; }
+    public int decoderLayerNum() { return decoderFfnEmbedDim.length; }
+    public int decoderFfnEmbedDim(int layer) { return decoderFfnEmbedDim[layer]; }
+    public int decoderSelfAttentionHeads(int layer) { return decoderSelfAttentionHeads[layer]; }
+    public int decoderEndeAttentionHeads(int layer) { return decoderEndeAttentionHeads[layer]; }
+    /** How many of the last encoder layers decoder layer {@code layer} attends to. */
+    public int decoderArbitraryEndeAttn(int layer) { return decoderArbitraryEndeAttn[layer]; }
+
+    int[] encoderFfn() { return encoderFfnEmbedDim.clone(); }
+    int[] encoderHeads() { return encoderSelfAttentionHeads.clone(); }
+    int[] decoderFfn() { return decoderFfnEmbedDim.clone(); }
+    int[] decoderSelfHeads() { return decoderSelfAttentionHeads.clone(); }
+    int[] decoderEndeHeads() { return decoderEndeAttentionHeads.clone(); }
+    int[] decoderArbitrary() { return decoderArbitraryEndeAttn.clone(); }
+
+    /**
+     * Checks every gene against the space; the message names the field, the value and the choices.
+     * Returns this for chaining.
+     */
+    public ArchConfig validate(DesignSpace s) {
+        check(s, "encoder_embed_dim", encoderEmbedDim, s.encoderEmbedDim);
+        check(s, "encoder_layer_num", encoderLayerNum(), s.encoderLayerNum);
+        check(s, "encoder_ffn_embed_dim", encoderFfnEmbedDim, s.encoderFfnEmbedDim);
+        check(s, "encoder_self_attention_heads", encoderSelfAttentionHeads, s.encoderSelfAttentionHeads);
+        check(s, "decoder_embed_dim", decoderEmbedDim, s.decoderEmbedDim);
+        check(s, "decoder_layer_num", decoderLayerNum(), s.decoderLayerNum);
+        check(s, "decoder_ffn_embed_dim", decoderFfnEmbedDim, s.decoderFfnEmbedDim);
+        check(s, "decoder_self_attention_heads", decoderSelfAttentionHeads, s.decoderSelfAttentionHeads);
+        check(s, "decoder_ende_attention_heads", decoderEndeAttentionHeads, s.decoderEndeAttentionHeads);
+        check(s, "decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn, s.decoderArbitraryEndeAttn);
+        for (int i = 0; i < decoderArbitraryEndeAttn.length; i++) {
+            if (decoderArbitraryEndeAttn[i] > encoderLayerNum()) {
+                throw new IllegalArgumentException("config field 'decoder_arbitrary_ende_attn[" + i + "]'="
+                        + decoderArbitraryEndeAttn[i] + " exceeds encoder_layer_num=" + encoderLayerNum());
+            }
+        }
+        return this;
+    }
+
+    private static void check(DesignSpace s, String field, int value, int[] choices) {
+        if (!DesignSpace.contains(choices, value)) {
+            throw new IllegalArgumentException("config field '" + field + "'=" + value + " is not in design space '"
+                    + s.name + "' (choices " + Arrays.toString(choices) + ")");
+        }
+    }
+
+    private static void check(DesignSpace s, String field, int[] values, int[] choices) {
+        for (int i = 0; i < values.length; i++) {
+            check(s, field + "[" + i + "]", values[i], choices);
+        }
+    }
+
+    /** Canonical JSON: fixed key order, no whitespace, active layers only. */
+    public String toJson() {
+        return "{\"encoder_embed_dim\":" + encoderEmbedDim
+                + ",\"encoder_layer_num\":" + encoderLayerNum()
+                + ",\"encoder_ffn_embed_dim\":" + list(encoderFfnEmbedDim)
+                + ",\"encoder_self_attention_heads\":" + list(encoderSelfAttentionHeads)
+                + ",\"decoder_embed_dim\":" + decoderEmbedDim
+                + ",\"decoder_layer_num\":" + decoderLayerNum()
+                + ",\"decoder_ffn_embed_dim\":" + list(decoderFfnEmbedDim)
+                + ",\"decoder_self_attention_heads\":" + list(decoderSelfAttentionHeads)
+                + ",\"decoder_ende_attention_heads\":" + list(decoderEndeAttentionHeads)
+                + ",\"decoder_arbitrary_ende_attn\":" + list(decoderArbitraryEndeAttn) + "}";
+    }
+
+    private static String list(int[] a) {
+        return Arrays.toString(a).replace(" ", "");
+    }
+
+    /**
+     * Parses a config from JSON in any key order. Per-layer lists longer than the layer number are
+     * cut to the active layers (HAT's own genes carry all max-depth entries).
+     */
+    public static ArchConfig fromJson(String json) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("config JSON is not valid: " + e.getOriginalMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw new IllegalArgumentException("config JSON must be an object, got: " + json);
+        }
+        int el = intField(n, "encoder_layer_num");
+        int dl = intField(n, "decoder_layer_num");
+        return new ArchConfig(intField(n, "encoder_embed_dim"),
+                layers(n, "encoder_ffn_embed_dim", el), layers(n, "encoder_self_attention_heads", el),
+                intField(n, "decoder_embed_dim"),
+                layers(n, "decoder_ffn_embed_dim", dl), layers(n, "decoder_self_attention_heads", dl),
+                layers(n, "decoder_ende_attention_heads", dl), layers(n, "decoder_arbitrary_ende_attn", dl));
+    }
+
+    private static int intField(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isInt()) {
+            throw new IllegalArgumentException("config field '" + field + "' must be an integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static int[] layers(JsonNode n, String field, int layers) {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isArray() || v.size() < layers) {
+            throw new IllegalArgumentException("config field '" + field + "' must be a list of at least "
+                    + layers + " integers, got " + v);
+        }
+        int[] out = new int[layers];
+        for (int i = 0; i < layers; i++) {
+            if (!v.get(i).isInt()) {
+                throw new IllegalArgumentException("config field '" + field + "[" + i + "]' must be an integer, got " + v.get(i));
+            }
+            out[i] = v.get(i).asInt();
+        }
+        return out;
+    }
+
+    /** Stable 16-hex-digit key: SHA-256 of the canonical JSON. */
+    public String hash() {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(toJson().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ArchConfig && ((ArchConfig) o).toJson().equals(toJson());
+    }
+
+    @Override
+    public int hashCode() {
+        return toJson().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return toJson();
+    }
+}

@@ -1,0 +1,48 @@
+package dev.hatspark.space;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class DesignSpaceTest {
+    static final String GOOD = """
+            name: t
+            qkv_dim: 16
+            dropout: 0.1
+            encoder: {embed_dim: [8, 16], layer_num: [1, 2], ffn_embed_dim: [16], self_attention_heads: [2, 4]}
+            decoder: {embed_dim: [8], layer_num: [1], ffn_embed_dim: [16], self_attention_heads: [2],
+                      ende_attention_heads: [2], arbitrary_ende_attn: [1, 2]}
+            """;
+
+    @Test
+    void hatWmt14MatchesThePaper() {
+        DesignSpace s = DesignSpace.builtin("hat-wmt14");
+        assertArrayEquals(new int[] {640, 512}, s.encoderEmbedDim);
+        assertArrayEquals(new int[] {3072, 2048, 1024}, s.decoderFfnEmbedDim);
+        assertArrayEquals(new int[] {1, 2, 3, 4, 5, 6}, s.decoderLayerNum);
+        assertArrayEquals(new int[] {6}, s.encoderLayerNum);
+        assertEquals(512, s.qkvDim);
+    }
+
+    @Test
+    void errorsNameTheFileAndField() {
+        assertMessage(GOOD.replace("ffn_embed_dim: [16], self", "ffn_embed_dim: [], self"), "t.yaml: field 'encoder.ffn_embed_dim'");
+        assertMessage(GOOD.replace("qkv_dim: 16", "qkv_dim: -3"), "t.yaml: field 'qkv_dim'");
+        assertMessage(GOOD.replace("name: t\n", ""), "t.yaml: missing field 'name'");
+        assertMessage(GOOD.replace("self_attention_heads: [2, 4]", "self_attention_heads: [3]"), "does not divide qkv_dim");
+        assertMessage(GOOD.replace("ende_attention_heads: [2]", "ende_attention_heads: [2, 2]"), "lists 2 twice");
+        assertMessage("name: [", "t.yaml: not valid YAML");
+        assertMessage(GOOD.replace("arbitrary_ende_attn: [1, 2]", "arbitrary_ende_attn: [3]"), "decoder.arbitrary_ende_attn");
+    }
+
+    @Test
+    void unknownBuiltinSaysWhatExists() {
+        var e = assertThrows(IllegalArgumentException.class, () -> DesignSpace.builtin("nope"));
+        assertTrue(e.getMessage().contains("demo"), e.getMessage());
+    }
+
+    private static void assertMessage(String yaml, String expected) {
+        var e = assertThrows(IllegalArgumentException.class, () -> DesignSpace.parse(yaml, "t.yaml"));
+        assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+}

@@ -1,0 +1,65 @@
+package dev.hatspark.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** demo: every stage on the bundled corpus and the demo space, each printing its wall time. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Run the pipeline end to end on the bundled Bible corpus and the demo design space.")
+public final class Demo implements Job {
+    private static final Logger LOG = LoggerFactory.getLogger(Demo.class);
+
+    @Mixin
+    RunOptions run = new RunOptions();
+
+    @Option(names = "--steps", description = "SuperTransformer updates. Default: ${DEFAULT-VALUE}")
+    long steps = 300;
+
+    @Override
+    public String name() {
+        return "demo";
+    }
+
+    @Override
+    public Object run(SparkSession spark) throws Exception {
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        PrepareCorpus prepare = new PrepareCorpus();
+        prepare.run = run;
+        stage(spark, prepare, seconds);
+
+        TrainSupernet train = new TrainSupernet();
+        train.run = run;
+        train.steps = steps;
+        train.warmup = (int) Math.min(train.warmup, Math.max(1, steps / 4));
+        train.validEvery = (int) Math.max(1, steps / 4);
+        train.checkpointEvery = train.validEvery;
+        stage(spark, train, seconds);
+
+        EvalSubnet eval = new EvalSubnet();
+        eval.run = run;
+        eval.largest = true;
+        eval.smallest = true;
+        eval.sample = 4;
+        stage(spark, eval, seconds);
+
+        StringBuilder b = new StringBuilder("demo finished; outputs under " + run.root + "\n");
+        seconds.forEach((k, v) -> b.append(String.format("  %-16s %7.1f s%n", k, v)));
+        LOG.info(b.toString().trim());
+        return seconds;
+    }
+
+    private static void stage(SparkSession spark, Job job, Map<String, Double> seconds) throws Exception {
+        long t0 = System.nanoTime();
+        job.run(spark);
+        double s = (System.nanoTime() - t0) / 1e9;
+        seconds.put(job.name(), s);
+        LOG.info("stage {} done in {} s", job.name(), String.format("%.1f", s));
+    }
+}

@@ -1,0 +1,148 @@
+package dev.hatspark.jobs;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Hadoop-path I/O for every job ({@code file:}, {@code hdfs:}, {@code s3a:} alike). Writes go to a
+ * temporary sibling first and are committed by rename, so a crash never leaves a half-written output
+ * where a reader or a rerun would take it for a finished one.
+ */
+public final class Fs {
+    private final Configuration conf;
+
+    public Fs(Configuration conf) {
+        this.conf = conf;
+    }
+
+    public FileSystem fs(String path) {
+        try {
+            return new Path(path).getFileSystem(conf);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open file system of " + path, e);
+        }
+    }
+
+    public static String join(String root, String... parts) {
+        StringBuilder b = new StringBuilder(root.endsWith("/") ? root.substring(0, root.length() - 1) : root);
+        for (String p : parts) {
+            b.append('/').append(p);
+        }
+        return b.toString();
+    }
+
+    public boolean exists(String path) {
+        try {
+            return fs(path).exists(new Path(path));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + path, e);
+        }
+    }
+
+    public byte[] read(String path) {
+        try (InputStream in = fs(path).open(new Path(path))) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String readText(String path) {
+        return new String(read(path), StandardCharsets.UTF_8);
+    }
+
+    /** Writes a file atomically: to a hidden temporary name, then renamed over the target. */
+    public void write(String path, byte[] data) {
+        Path target = new Path(path);
+        Path tmp = new Path(target.getParent(), "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
+        FileSystem fs = fs(path);
+        try {
+            try (FSDataOutputStream out = fs.create(tmp, true)) {
+                out.write(data);
+            }
+            fs.delete(target, false);
+            if (!fs.rename(tmp, target)) {
+                throw new IOException("rename " + tmp + " -> " + target + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void writeText(String path, String text) {
+        write(path, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Child directory names of {@code dir}, sorted; empty when it does not exist. */
+    public List<String> list(String dir) {
+        try {
+            FileSystem fs = fs(dir);
+            if (!fs.exists(new Path(dir))) {
+                return List.of();
+            }
+            List<String> names = new ArrayList<>();
+            for (FileStatus s : fs.listStatus(new Path(dir))) {
+                names.add(s.getPath().getName());
+            }
+            names.sort(null);
+            return names;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    public void delete(String path) {
+        try {
+            fs(path).delete(new Path(path), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + path, e);
+        }
+    }
+
+    /** Renames a directory; the target must not exist. */
+    public void rename(String from, String to) {
+        try {
+            if (!fs(from).rename(new Path(from), new Path(to))) {
+                throw new IOException("rename returned false");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rename " + from + " to " + to + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes a table as Parquet to a temporary sibling directory, then swaps it in: readers see the old
+     * table or the new one, never a partial one; a crash leaves at most a stale temporary to clean.
+     */
+    public void writeParquet(Dataset<Row> data, String path, String... partitionBy) {
+        String tmp = path + "._tmp-" + UUID.randomUUID();
+        var w = data.write().mode(SaveMode.Overwrite);
+        if (partitionBy.length > 0) {
+            w = w.partitionBy(partitionBy);
+        }
+        w.parquet(tmp);
+        String old = path + "._old-" + UUID.randomUUID();
+        boolean had = exists(path);
+        if (had) {
+            rename(path, old);
+        }
+        rename(tmp, path);
+        if (had) {
+            delete(old);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.hatspark.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.util.concurrent.Callable;
+
+/** Entry point: {@code hat <job> [options]}, the same under submit/hat, spark-submit, YARN or EMR. */
+@Command(name = "hat", mixinStandardHelpOptions = true, version = "hat-spark 0.1.0",
+        description = "HAT (Hardware-Aware Transformers) architecture search on Spark.",
+        subcommands = {PrepareCorpus.class, TrainSupernet.class, EvalSubnet.class, Demo.class, EvalBenchmark.class})
+public final class Hat implements Callable<Integer> {
+
+    @Override
+    public Integer call() {
+        new CommandLine(this).usage(System.out);
+        return 2;
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a job; bad input ends with one line naming what was wrong, not a stack trace. */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Hat());
+        cli.setExecutionStrategy(parsed -> {
+            var sub = parsed.subcommand();
+            if (sub == null || parsed.isUsageHelpRequested() || parsed.isVersionHelpRequested()
+                    || sub.isUsageHelpRequested()) {
+                return new CommandLine.RunLast().execute(parsed);
+            }
+            Job job = (Job) sub.commandSpec().userObject();
+            SparkSession spark = Spark.session(job.name());
+            try {
+                long t0 = System.nanoTime();
+                Object result = job.run(spark);
+                System.out.printf("%s done in %.1f s: %s%n", job.name(), (System.nanoTime() - t0) / 1e9, result);
+                return 0;
+            } catch (Exception e) {
+                IllegalArgumentException bad = badInput(e);
+                if (bad != null) {
+                    System.err.println("hat " + job.name() + ": error: " + bad.getMessage());
+                    return 1;
+                }
+                throw new CommandLine.ExecutionException(sub.commandSpec().commandLine(),
+                        "hat " + job.name() + " failed: " + e, e);
+            } finally {
+                spark.stop();
+            }
+        });
+        return cli.execute(args);
+    }
+
+    /** Bad input may surface wrapped, e.g. in a SparkException from a task: find it in the cause chain. */
+    static IllegalArgumentException badInput(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException iae) {
+                return iae;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,12 @@
+package dev.hatspark.jobs;
+
+/** The run-root layout analysts rely on (README, "Output tables"); every job finds its inputs here. */
+public record Layout(String root) {
+    public String corpusPairs() { return Fs.join(root, "corpus", "pairs"); }
+    public String corpusVocab(String name) { return Fs.join(root, "corpus", "vocab", name + ".bpe"); }
+    public String corpusMeta() { return Fs.join(root, "corpus", "_corpus.json"); }
+    public String supernet() { return Fs.join(root, "supernet"); }
+    public String checkpoints() { return Fs.join(root, "supernet", "checkpoints"); }
+    public String supernetMetrics() { return Fs.join(root, "supernet", "metrics"); }
+    public String evaluations() { return Fs.join(root, "evaluations"); }
+}
