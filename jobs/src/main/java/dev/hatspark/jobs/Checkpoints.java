@@ -58,6 +58,12 @@ public final class Checkpoints {
         return Optional.ofNullable(best).map(n -> Fs.join(dir, n));
     }
 
+    /** The newest checkpoint of a run root, or a one-line error saying what to run first. */
+    public static String latestOf(Fs fs, Layout layout) {
+        return new Checkpoints(fs, layout.checkpoints()).latest().orElseThrow(() -> new IllegalArgumentException(
+                "no checkpoint under " + layout.checkpoints() + ": run train-supernet first or pass --checkpoint"));
+    }
+
     public void save(State state, SuperTransformer model, Adam adam, int keep) {
         String tmp = Fs.join(dir, "._tmp-" + UUID.randomUUID());
         fs.write(Fs.join(tmp, "model.ndlist"), model.parameters().encode());

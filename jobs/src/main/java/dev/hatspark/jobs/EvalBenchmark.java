@@ -47,8 +47,7 @@ public final class EvalBenchmark implements Job {
     public Object run(SparkSession spark) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
-        String ckpt = new Checkpoints(fs, layout.checkpoints()).latest()
-                .orElseThrow(() -> new IllegalArgumentException("no checkpoint under " + layout.checkpoints() + ": run the demo first"));
+        String ckpt = Checkpoints.latestOf(fs, layout);
         Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
         List<int[][]> valid = Corpus.pairs(spark, layout, "valid", 256, 0);
         StringBuilder out = new StringBuilder();

@@ -73,9 +73,7 @@ public final class EvalSubnet implements Job {
     public Object run(SparkSession spark) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
-        String ckpt = checkpoint != null ? checkpoint : new Checkpoints(fs, layout.checkpoints()).latest()
-                .orElseThrow(() -> new IllegalArgumentException("no checkpoint under " + layout.checkpoints()
-                        + ": run train-supernet first or pass --checkpoint"));
+        String ckpt = checkpoint != null ? checkpoint : Checkpoints.latestOf(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
         DesignSpace ds = DesignSpace.parse(state.spaceYaml(), ckpt + "/state.json");
         Set<ArchConfig> todo = new LinkedHashSet<>();

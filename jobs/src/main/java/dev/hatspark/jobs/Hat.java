@@ -32,6 +32,7 @@ public final class Hat implements Callable<Integer> {
                 return new CommandLine.RunLast().execute(parsed);
             }
             Job job = (Job) sub.commandSpec().userObject();
+            boolean ownSession = SparkSession.getActiveSession().isEmpty();
             SparkSession spark = Spark.session(job.name());
             try {
                 long t0 = System.nanoTime();
@@ -47,7 +48,9 @@ public final class Hat implements Callable<Integer> {
                 throw new CommandLine.ExecutionException(sub.commandSpec().commandLine(),
                         "hat " + job.name() + " failed: " + e, e);
             } finally {
-                spark.stop();
+                if (ownSession) {
+                    spark.stop();
+                }
             }
         });
         return cli.execute(args);
