@@ -210,11 +210,11 @@ public final class SuperTransformer implements AutoCloseable {
         return p(name).get(new NDIndex(":{}, :{}", rows, cols));
     }
 
-    private NDArray srcEmbedding() {
+    NDArray srcEmbedding() {
         return p(sharedEmbedding ? "embed.shared" : "embed.src");
     }
 
-    private NDArray tgtEmbedding() {
+    NDArray tgtEmbedding() {
         return p(sharedEmbedding ? "embed.shared" : "embed.tgt");
     }
 
@@ -247,13 +247,21 @@ public final class SuperTransformer implements AutoCloseable {
     /** Log-probabilities over the target vocabulary, {@code [batch, tgtLen, vocab]}. */
     NDArray logProbs(ArchConfig c, Batch batch, boolean train) {
         NDArray src = batch.src(manager);
-        NDArray srcMask = src.eq(Vocab.PAD).toType(DataType.FLOAT32, false).mul(NEG_INF)
-                .reshape(batch.size, 1, 1, batch.srcLen);
+        NDArray srcMask = paddingMask(src);
         List<NDArray> encoderStates = encode(c, src, srcMask, train);
-        NDArray h = decode(c, batch.tgtIn(manager), encoderStates, srcMask, train);
+        return outputLogProbs(c, decode(c, batch.tgtIn(manager), encoderStates, srcMask, train));
+    }
+
+    /** Additive key-padding mask of a source batch {@code [B, S]}: {@code [B, 1, 1, S]}. */
+    NDArray paddingMask(NDArray src) {
+        long[] shape = src.getShape().getShape();
+        return src.eq(Vocab.PAD).toType(DataType.FLOAT32, false).mul(NEG_INF).reshape(shape[0], 1, 1, shape[1]);
+    }
+
+    /** Output projection (tied to the target embedding) and log-softmax of final decoder states. */
+    NDArray outputLogProbs(ArchConfig c, NDArray h) {
         int d = c.decoderEmbedDim();
-        NDArray logits = Linear.linear(h, tgtEmbedding().get(new NDIndex(":, :{}", d))).singletonOrThrow();
-        return logits.logSoftmax(-1);
+        return Linear.linear(h, tgtEmbedding().get(new NDIndex(":, :{}", d))).singletonOrThrow().logSoftmax(-1);
     }
 
     /**
@@ -292,7 +300,7 @@ public final class SuperTransformer implements AutoCloseable {
             x = x.add(dropout(y, drop));
             int k = c.decoderArbitraryEndeAttn(i);
             NDArray memory = lastLayers(encoderStates, k);
-            NDArray memoryMask = k == 1 ? srcMask : NDArrays.concat(new NDList(java.util.Collections.nCopies(k, srcMask)), 3);
+            NDArray memoryMask = memoryMask(srcMask, k);
             y = attention(norm(x, p + "ln2.", d), memory, p + "cross.", d, e, c.decoderEndeAttentionHeads(i), memoryMask);
             x = x.add(dropout(y, drop));
             y = ffn(norm(x, p + "ln3.", d), p + "ffn.", d, c.decoderFfnEmbedDim(i), drop);
@@ -313,6 +321,11 @@ public final class SuperTransformer implements AutoCloseable {
         return manager.create(m, new Shape(1, 1, n, n));
     }
 
+    /** The padding mask of k concatenated encoder layers: the source mask repeated along time. */
+    static NDArray memoryMask(NDArray srcMask, int k) {
+        return k == 1 ? srcMask : NDArrays.concat(new NDList(java.util.Collections.nCopies(k, srcMask)), 3);
+    }
+
     /** Keys/values of arbitrary attention: the last k encoder layers' outputs concatenated along time. */
     static NDArray lastLayers(List<NDArray> states, int k) {
         NDList last = new NDList(states.subList(states.size() - k, states.size()));
@@ -320,12 +333,19 @@ public final class SuperTransformer implements AutoCloseable {
     }
 
     private NDArray embed(NDArray table, NDArray ids, int d) {
+        return embed(table, ids, d, 0);
+    }
+
+    /** Scaled token embeddings plus the positions {@code first, first+1, ...}: {@code [B, T, d]}. */
+    NDArray embed(NDArray table, NDArray ids, int d, int first) {
         NDArray x = Embedding.embedding(ids, table.get(new NDIndex(":, :{}", d)), SparseFormat.DENSE).singletonOrThrow();
-        return x.mul((float) Math.sqrt(d)).add(positions(ids.getShape().get(1), d));
+        long len = ids.getShape().get(1);
+        NDArray pos = positions(first + len, d);
+        return x.mul((float) Math.sqrt(d)).add(first == 0 ? pos : pos.get(new NDIndex("{}:", first)));
     }
 
     /** Sinusoidal positions (no parameters, so every embedding width gets its own). */
-    private NDArray positions(long len, int d) {
+    NDArray positions(long len, int d) {
         int half = d / 2;
         NDArray pos = manager.arange(0f, (float) len).reshape(len, 1);
         NDArray freq = manager.arange(0f, (float) half).mul((float) (-Math.log(10000.0) / (half - 1))).exp()
@@ -334,12 +354,12 @@ public final class SuperTransformer implements AutoCloseable {
         return angles.sin().concat(angles.cos(), 1);
     }
 
-    private NDArray norm(NDArray x, String prefix, int d) {
+    NDArray norm(NDArray x, String prefix, int d) {
         return LayerNorm.layerNorm(x, new Shape(d), slice(prefix + "g", d), slice(prefix + "b", d), LN_EPS)
                 .singletonOrThrow();
     }
 
-    private NDArray ffn(NDArray x, String p, int d, int f, float drop) {
+    NDArray ffn(NDArray x, String p, int d, int f, float drop) {
         NDArray h = Linear.linear(x, slice(p + "w1", f, d), slice(p + "b1", f)).singletonOrThrow();
         h = dropout(Activation.relu(h), drop);
         return Linear.linear(h, slice(p + "w2", d, f), slice(p + "b2", d)).singletonOrThrow();
@@ -347,20 +367,29 @@ public final class SuperTransformer implements AutoCloseable {
 
     /** Multi-head attention with qkv_dim-wide projections; mask is additive and broadcast to [B, h, Tq, Tk]. */
     private NDArray attention(NDArray xq, NDArray xkv, String p, int dq, int dkv, int heads, NDArray mask) {
+        return attend(heads(xq, p + "q", dq, heads), heads(xkv, p + "k", dkv, heads), heads(xkv, p + "v", dkv, heads),
+                mask, p, dq);
+    }
+
+    /** Projects {@code [B, T, in]} with weight {@code name.w[:qkv, :in]} and splits heads: {@code [B, h, T, qkv/h]}. */
+    NDArray heads(NDArray x, String name, int in, int heads) {
         int q = space.qkvDim;
-        int hd = q / heads;
-        long b = xq.getShape().get(0);
-        long tq = xq.getShape().get(1);
-        long tk = xkv.getShape().get(1);
-        NDArray qs = Linear.linear(xq, slice(p + "q.w", q, dq), p(p + "q.b")).singletonOrThrow()
-                .reshape(b, tq, heads, hd).transpose(0, 2, 1, 3);
-        NDArray ks = Linear.linear(xkv, slice(p + "k.w", q, dkv), p(p + "k.b")).singletonOrThrow()
-                .reshape(b, tk, heads, hd).transpose(0, 2, 3, 1);
-        NDArray vs = Linear.linear(xkv, slice(p + "v.w", q, dkv), p(p + "v.b")).singletonOrThrow()
-                .reshape(b, tk, heads, hd).transpose(0, 2, 1, 3);
-        NDArray scores = qs.matMul(ks).mul((float) (1.0 / Math.sqrt(hd))).add(mask);
-        NDArray out = scores.softmax(-1).matMul(vs).transpose(0, 2, 1, 3).reshape(b, tq, q);
-        return Linear.linear(out, slice(p + "o.w", dq, q), slice(p + "o.b", dq)).singletonOrThrow();
+        long b = x.getShape().get(0);
+        long t = x.getShape().get(1);
+        return Linear.linear(x, slice(name + ".w", q, in), p(name + ".b")).singletonOrThrow()
+                .reshape(b, t, heads, q / heads).transpose(0, 2, 1, 3);
+    }
+
+    /** Scaled dot-product attention over split heads, then the output projection to {@code dOut}. */
+    NDArray attend(NDArray qs, NDArray ks, NDArray vs, NDArray mask, String p, int dOut) {
+        long b = qs.getShape().get(0);
+        long tq = qs.getShape().get(2);
+        NDArray scores = qs.matMul(ks.transpose(0, 1, 3, 2)).mul((float) (1.0 / Math.sqrt(qs.getShape().get(3))));
+        if (mask != null) {
+            scores = scores.add(mask);
+        }
+        NDArray out = scores.softmax(-1).matMul(vs).transpose(0, 2, 1, 3).reshape(b, tq, space.qkvDim);
+        return Linear.linear(out, slice(p + "o.w", dOut, space.qkvDim), slice(p + "o.b", dOut)).singletonOrThrow();
     }
 
     private static NDArray dropout(NDArray x, float rate) {

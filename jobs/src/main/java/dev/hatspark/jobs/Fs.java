@@ -145,4 +145,33 @@ public final class Fs {
             delete(old);
         }
     }
+
+    /**
+     * Appends rows to a (partitioned) Parquet table: written to a temporary directory, then each data
+     * file is moved into its partition directory under a unique name. Readers never see half a file;
+     * a crash loses at most the chunk in flight.
+     */
+    public void appendParquet(Dataset<Row> data, String path, String partitionBy) {
+        String tmp = path + "._tmp-" + UUID.randomUUID();
+        data.write().mode(SaveMode.Overwrite).partitionBy(partitionBy).parquet(tmp);
+        try {
+            FileSystem fs = fs(tmp);
+            for (FileStatus part : fs.listStatus(new Path(tmp))) {
+                if (!part.isDirectory()) {
+                    continue; // _SUCCESS
+                }
+                Path target = new Path(path, part.getPath().getName());
+                fs.mkdirs(target);
+                for (FileStatus file : fs.listStatus(part.getPath())) {
+                    String name = file.getPath().getName();
+                    if (name.endsWith(".parquet")) {
+                        fs.rename(file.getPath(), new Path(target, name));
+                    }
+                }
+            }
+            fs.delete(new Path(tmp), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to " + path + ": " + e.getMessage(), e);
+        }
+    }
 }

@@ -8,5 +8,7 @@ public record Layout(String root) {
     public String supernet() { return Fs.join(root, "supernet"); }
     public String checkpoints() { return Fs.join(root, "supernet", "checkpoints"); }
     public String supernetMetrics() { return Fs.join(root, "supernet", "metrics"); }
+    public String latencyMeasurements() { return Fs.join(root, "latency", "measurements"); }
+    public String predictor(String hardwareId) { return Fs.join(root, "latency", "predictor", hardwareId); }
     public String evaluations() { return Fs.join(root, "evaluations"); }
 }

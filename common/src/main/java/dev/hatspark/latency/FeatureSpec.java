@@ -1,0 +1,73 @@
+package dev.hatspark.latency;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.List;
+
+/**
+ * Which feature vector a latency predictor was fitted on, saved beside the model so that scoring
+ * computes exactly the same vector: {@code hat10} (HAT's 10 aggregated features) or {@code rich}
+ * (see {@link Features#rich}), which needs the design space, output vocabulary and protocol.
+ */
+public record FeatureSpec(String kind, String spaceYaml, int vocab, int srcLen, int beam, int steps)
+        implements Serializable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static FeatureSpec hat10() {
+        return new FeatureSpec("hat10", null, 0, 0, 0, 0);
+    }
+
+    public static FeatureSpec rich(DesignSpace s, int vocab, int srcLen, int beam, int steps) {
+        return new FeatureSpec("rich", s.yaml(), vocab, srcLen, beam, steps);
+    }
+
+    @JsonIgnore
+    public boolean isRich() {
+        return kind.equals("rich");
+    }
+
+    private DesignSpace space() {
+        return DesignSpace.parse(spaceYaml, "feature spec");
+    }
+
+    public List<String> names() {
+        return isRich() ? Features.richNames(space()) : Features.HAT10;
+    }
+
+    /** Feature vectors of many configs (parses the space once). */
+    public double[][] vectors(List<ArchConfig> configs) {
+        DesignSpace s = isRich() ? space() : null;
+        LatencyProtocol p = isRich() ? new LatencyProtocol(srcLen, beam, steps, 0, 1, 0) : null;
+        double[][] out = new double[configs.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = isRich() ? Features.rich(configs.get(i), s, vocab, p) : Features.hat10(configs.get(i));
+        }
+        return out;
+    }
+
+    public String toJson() {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static FeatureSpec fromJson(String json, String source) {
+        try {
+            FeatureSpec f = JSON.readValue(json, FeatureSpec.class);
+            if (!f.kind().equals("rich") && !f.kind().equals("hat10")) {
+                throw new IllegalArgumentException(source + ": field 'kind' must be rich or hat10, got '" + f.kind() + "'");
+            }
+            return f;
+        } catch (IOException e) {
+            throw new IllegalArgumentException(source + ": not a feature spec (" + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package dev.hatspark.latency;
+
+import ai.djl.ndarray.NDScope;
+import dev.hatspark.model.BeamSearch;
+import dev.hatspark.model.SuperTransformer;
+import dev.hatspark.space.ArchConfig;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * HAT's latency protocol, the one implementation every measuring path uses (Spark tasks and the
+ * standalone device jar): batch 1, a {@code srcLen}-token source, beam search with {@code beam}
+ * hypotheses for exactly {@code steps} incremental decoder steps (output projection included),
+ * {@code warmup} untimed runs, then {@code runs} timed runs of which the fastest and slowest
+ * {@code trim} share are dropped. Encoder and decoder are timed separately. Weights may be random:
+ * latency does not depend on their values.
+ */
+public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int runs, double trim)
+        implements Serializable {
+
+    public LatencyProtocol {
+        if (srcLen < 1 || beam < 1 || steps < 1 || warmup < 0 || runs < 1 || trim < 0 || trim >= 0.5) {
+            throw new IllegalArgumentException("latency protocol needs src_len, beam, steps, runs >= 1, warmup >= 0"
+                    + " and trim in [0, 0.5); got " + this);
+        }
+    }
+
+    public static LatencyProtocol hat() {
+        return new LatencyProtocol(30, 5, 30, 5, 20, 0.1);
+    }
+
+    /** Summary of repeated timings in milliseconds. */
+    public record Stats(double trimmedMean, double median, double p90, double std, int runs) implements Serializable {
+        public static Stats of(double[] ms, double trim) {
+            double[] s = ms.clone();
+            Arrays.sort(s);
+            int drop = (int) Math.floor(trim * s.length);
+            double[] kept = Arrays.copyOfRange(s, drop, s.length - drop);
+            double mean = Arrays.stream(kept).average().orElse(Double.NaN);
+            double var = Arrays.stream(kept).map(x -> (x - mean) * (x - mean)).sum() / Math.max(1, kept.length - 1);
+            return new Stats(mean, quantile(s, 0.5), quantile(s, 0.9), Math.sqrt(var), s.length);
+        }
+
+        private static double quantile(double[] sorted, double q) {
+            double pos = q * (sorted.length - 1);
+            int lo = (int) Math.floor(pos);
+            int hi = Math.min(sorted.length - 1, lo + 1);
+            return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+        }
+    }
+
+    /** Encoder and decoder timings of one config; the latency is the sum of their trimmed means. */
+    public record Timing(Stats encoder, Stats decoder) implements Serializable {
+        public double latencyMs() {
+            return encoder.trimmedMean() + decoder.trimmedMean();
+        }
+    }
+
+    /** Times one config on this thread's PyTorch; the source tokens are drawn from {@code seed}. */
+    public Timing measure(SuperTransformer model, ArchConfig config, long seed) {
+        config.validate(model.space());
+        int[] src = new SplittableRandom(seed).ints(srcLen - 1, 4, model.srcVocab()).toArray();
+        BeamSearch search = new BeamSearch(model, beam, 1f);
+        double[] enc = new double[runs];
+        double[] dec = new double[runs];
+        for (int r = -warmup; r < runs; r++) {
+            try (NDScope ignored = new NDScope()) {
+                long t0 = System.nanoTime();
+                BeamSearch.Encoded e = search.encodeNoGrad(config, src);
+                long t1 = System.nanoTime();
+                search.decodeNoGrad(e, steps);
+                long t2 = System.nanoTime();
+                if (r >= 0) {
+                    enc[r] = (t1 - t0) / 1e6;
+                    dec[r] = (t2 - t1) / 1e6;
+                }
+            }
+        }
+        return new Timing(Stats.of(enc, trim), Stats.of(dec, trim));
+    }
+}

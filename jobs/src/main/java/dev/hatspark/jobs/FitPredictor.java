@@ -1,0 +1,227 @@
+package dev.hatspark.jobs;
+
+import dev.hatspark.jobs.ml.MlpRegressor;
+import dev.hatspark.latency.Accuracy;
+import dev.hatspark.latency.FeatureSpec;
+import dev.hatspark.space.DesignSpace;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.regression.GBTRegressor;
+import org.apache.spark.ml.regression.LinearRegression;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * fit-predictor: fits the latency predictor of one hardware id with Spark MLlib (features → scaler →
+ * MLP regressor), next to a linear-regression and a gradient-boosted-trees baseline on the same
+ * deterministic split; writes the PipelineModel and a metrics table to latency/predictor/&lt;hw&gt;/.
+ */
+@Command(name = "fit-predictor", mixinStandardHelpOptions = true,
+        description = "Fit the latency predictor (MLlib pipeline with an MLP regressor) for one hardware id.")
+public final class FitPredictor implements Job {
+    private static final Logger LOG = LoggerFactory.getLogger(FitPredictor.class);
+
+    @Mixin
+    RunOptions run = new RunOptions();
+
+    @Option(names = "--hardware-id", description = "Hardware id in latency/measurements; may be left out when there is only one")
+    String hardwareId;
+
+    @Option(names = "--features", description = "rich or hat10; default rich, hat10 for rows that only have HAT's 10 features")
+    String features;
+
+    @Option(names = "--test-fraction", description = "Held-out share, chosen by a hash of config_hash. Default: ${DEFAULT-VALUE}")
+    double testFraction = 0.2;
+
+    @Option(names = "--hidden", split = ",", description = "Hidden layer widths. Default: 400,400,400")
+    int[] hidden = {400, 400, 400};
+
+    @Option(names = "--max-iter", description = "L-BFGS iterations. Default: ${DEFAULT-VALUE}")
+    int maxIter = 300;
+
+    @Option(names = "--reg", description = "L2 regularisation. Default: ${DEFAULT-VALUE}")
+    double reg = 1e-4;
+
+    @Option(names = "--gbt-iter", description = "Trees of the gradient-boosted baseline. Default: ${DEFAULT-VALUE}")
+    int gbtIter = 100;
+
+    @Option(names = "--seed", description = "Default: ${DEFAULT-VALUE}")
+    long seed = 42;
+
+    @Override
+    public String name() {
+        return "fit-predictor";
+    }
+
+    /** The CLI's summary: metrics per model on the test split. */
+    public record Result(String hardwareId, String features, Map<String, Accuracy> test) {
+    }
+
+    @Override
+    public Object run(SparkSession spark) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Layout layout = run.layout();
+        if (!fs.exists(layout.latencyMeasurements())) {
+            throw new IllegalArgumentException(layout.latencyMeasurements() + " does not exist: run measure-latency first");
+        }
+        Dataset<Row> all = spark.read().parquet(layout.latencyMeasurements());
+        List<String> ids = all.select("hardware_id").distinct().orderBy("hardware_id").as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        String hw = hardwareId;
+        if (hw == null) {
+            if (ids.size() != 1) {
+                throw new IllegalArgumentException("--hardware-id is needed: " + layout.latencyMeasurements() + " has " + ids);
+            }
+            hw = ids.get(0);
+        } else if (!ids.contains(hw)) {
+            throw new IllegalArgumentException("no measurements for hardware id '" + hw + "' in "
+                    + layout.latencyMeasurements() + " (it has " + ids + ")");
+        }
+        Dataset<Row> rows = all.where(col("hardware_id").equalTo(hw)).cache();
+        if (rows.count() < 10) {
+            throw new IllegalArgumentException("hardware id '" + hw + "' has " + rows.count()
+                    + " measurements; a predictor needs at least 10");
+        }
+        FeatureSpec spec = featureSpec(fs, layout, rows);
+        Dataset<Row> data = LatencyPredictor.withFeatures(spark, rows, spec)
+                .withColumn("label", col("latency_ms"))
+                .withColumn("is_test", org.apache.spark.sql.functions.expr(
+                        "pmod(hash(config_hash), 1000) < " + Math.round(testFraction * 1000)))
+                .select("config_hash", LatencyPredictor.FEATURES, "label", "is_test").cache();
+        Dataset<Row> train = data.where("not is_test");
+        Dataset<Row> test = data.where("is_test");
+        if (test.isEmpty() || train.count() < 5) {
+            throw new IllegalArgumentException("hardware id '" + hw + "': too few measurements for a train/test split ("
+                    + rows.count() + ")");
+        }
+        Map<String, PipelineStage> regressors = new LinkedHashMap<>();
+        regressors.put("mlp", new MlpRegressor().setHiddenLayers(hidden).setMaxIter(maxIter).setRegParam(reg).setSeed(seed));
+        regressors.put("linear", new LinearRegression().setRegParam(0.0));
+        regressors.put("gbt", new GBTRegressor().setMaxIter(gbtIter).setMaxDepth(5).setSeed(seed));
+        List<Row> metrics = new ArrayList<>();
+        Map<String, Accuracy> testAccuracy = new LinkedHashMap<>();
+        PipelineModel mlp = null;
+        for (Map.Entry<String, PipelineStage> r : regressors.entrySet()) {
+            long t0 = System.nanoTime();
+            PipelineModel model = new Pipeline().setStages(new PipelineStage[] {
+                    new StandardScaler().setInputCol(LatencyPredictor.FEATURES).setOutputCol("scaled")
+                            .setWithMean(true).setWithStd(true),
+                    withFeaturesCol(r.getValue())}).fit(train);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            if (r.getKey().equals("mlp")) {
+                mlp = model;
+            }
+            for (String split : List.of("train", "test")) {
+                Accuracy a = accuracy(model.transform(split.equals("test") ? test : train));
+                metrics.add(RowFactory.create(r.getKey(), split, a.rmseMs(), a.rmseRel(), a.mapd(), a.r2(),
+                        a.kendallTau(), a.n(), spec.kind(), hw));
+                if (split.equals("test")) {
+                    testAccuracy.put(r.getKey(), a);
+                }
+            }
+            Accuracy a = testAccuracy.get(r.getKey());
+            LOG.info("fit-predictor {} [{}]: test RMSE {} ms ({} % of mean), MAPD {} %, R² {}, Kendall τ {} (fit {} s)",
+                    r.getKey(), hw, fmt(a.rmseMs()), fmt(100 * a.rmseRel()), fmt(100 * a.mapd()), fmt(a.r2()),
+                    fmt(a.kendallTau()), fmt(seconds));
+        }
+        String dir = layout.predictor(hw);
+        String tmp = dir + "._tmp-" + java.util.UUID.randomUUID();
+        try {
+            mlp.write().overwrite().save(Fs.join(tmp, "model"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        fs.writeText(Fs.join(tmp, "features.json"), spec.toJson());
+        spark.createDataFrame(metrics, metricsSchema()).coalesce(1).write().parquet(Fs.join(tmp, "metrics"));
+        if (fs.exists(dir)) {
+            fs.delete(dir);
+        }
+        fs.rename(tmp, dir);
+        data.unpersist();
+        rows.unpersist();
+        return new Result(hw, spec.kind(), testAccuracy);
+    }
+
+    private static PipelineStage withFeaturesCol(PipelineStage s) {
+        if (s instanceof MlpRegressor m) {
+            return m.setFeaturesCol("scaled");
+        } else if (s instanceof LinearRegression l) {
+            return l.setFeaturesCol("scaled");
+        }
+        return ((GBTRegressor) s).setFeaturesCol("scaled");
+    }
+
+    private FeatureSpec featureSpec(Fs fs, Layout layout, Dataset<Row> rows) {
+        boolean hatOnly = !rows.where("hat10_only").isEmpty();
+        String kind = features != null ? features : hatOnly ? "hat10" : "rich";
+        if (kind.equals("hat10")) {
+            if (hatOnly) {
+                LOG.info("fit-predictor: rows carry only HAT's 10 features: fitting on those");
+            }
+            return FeatureSpec.hat10();
+        }
+        if (!kind.equals("rich")) {
+            throw new IllegalArgumentException("--features must be rich or hat10, got '" + kind + "'");
+        }
+        if (hatOnly) {
+            throw new IllegalArgumentException("--features rich needs whole configs, but these measurements only have HAT's 10 features");
+        }
+        Row first = rows.select("space", "vocab_size", "src_len", "beam", "decoder_steps").distinct().first();
+        DesignSpace space = spaceNamed(fs, layout, first.getString(0));
+        return FeatureSpec.rich(space, first.getInt(1), first.getInt(2), first.getInt(3), first.getInt(4));
+    }
+
+    /** The design space a measurement names: the supernet's when names match, else a built-in one. */
+    private static DesignSpace spaceNamed(Fs fs, Layout layout, String name) {
+        var ckpt = new Checkpoints(fs, layout.checkpoints()).latest();
+        if (ckpt.isPresent()) {
+            DesignSpace s = DesignSpace.parse(Checkpoints.readState(fs, ckpt.get()).spaceYaml(), ckpt.get());
+            if (s.name.equals(name)) {
+                return s;
+            }
+        }
+        return DesignSpace.builtin(name);
+    }
+
+    private static Accuracy accuracy(Dataset<Row> predicted) {
+        List<Row> r = predicted.select("label", "prediction").collectAsList();
+        double[] y = r.stream().mapToDouble(x -> x.getDouble(0)).toArray();
+        double[] p = r.stream().mapToDouble(x -> x.getDouble(1)).toArray();
+        return Accuracy.of(y, p);
+    }
+
+    static StructType metricsSchema() {
+        return new StructType()
+                .add("model", DataTypes.StringType, false)
+                .add("split", DataTypes.StringType, false)
+                .add("rmse_ms", DataTypes.DoubleType, false)
+                .add("rmse_rel", DataTypes.DoubleType, false)
+                .add("mapd", DataTypes.DoubleType, false)
+                .add("r2", DataTypes.DoubleType, true)
+                .add("kendall_tau", DataTypes.DoubleType, true)
+                .add("n", DataTypes.LongType, false)
+                .add("features", DataTypes.StringType, false)
+                .add("hardware_id", DataTypes.StringType, false);
+    }
+
+    private static String fmt(double v) {
+        return String.format("%.3f", v);
+    }
+}

@@ -1,0 +1,54 @@
+package dev.hatspark.jobs;
+
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** sql: registers the run root's tables as temporary views and runs a Spark SQL query over them. */
+@Command(name = "sql", mixinStandardHelpOptions = true,
+        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements).")
+public final class Sql implements Job {
+    @Mixin
+    RunOptions run = new RunOptions();
+
+    @Parameters(index = "0", description = "The query")
+    String query;
+
+    @Option(names = "--rows", description = "Rows to print. Default: ${DEFAULT-VALUE}")
+    int rows = 50;
+
+    @Override
+    public String name() {
+        return "sql";
+    }
+
+    /** View name → table path of a run root (only tables that exist are registered). */
+    public static Map<String, String> register(SparkSession spark, Layout layout) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Map<String, String> views = new LinkedHashMap<>();
+        views.put("corpus_pairs", layout.corpusPairs());
+        views.put("supernet_metrics", layout.supernetMetrics());
+        views.put("evaluations", layout.evaluations());
+        views.put("latency_measurements", layout.latencyMeasurements());
+        Map<String, String> registered = new LinkedHashMap<>();
+        views.forEach((view, path) -> {
+            if (fs.exists(path)) {
+                spark.read().parquet(path).createOrReplaceTempView(view);
+                registered.put(view, path);
+            }
+        });
+        return registered;
+    }
+
+    @Override
+    public Object run(SparkSession spark) {
+        Map<String, String> views = register(spark, run.layout());
+        spark.sql(query).show(rows, false);
+        return "views " + views.keySet();
+    }
+}

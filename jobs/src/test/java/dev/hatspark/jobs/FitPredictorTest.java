@@ -1,0 +1,125 @@
+package dev.hatspark.jobs;
+
+import dev.hatspark.latency.Accuracy;
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.space.Genetics;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** fit-predictor on a real (small) measurement run: MLlib pipeline, save/load, scoring, bad input. */
+class FitPredictorTest {
+    @TempDir
+    static Path dir;
+    static SparkSession spark;
+    static String root;
+    static String hw;
+
+    @BeforeAll
+    static void measure() throws Exception {
+        System.setProperty("hat.spark.master", "local[2]");
+        spark = Spark.session("test");
+        root = dir.resolve("run").toString();
+        Path space = dir.resolve("tiny.yaml");
+        // layer counts and widths far apart, so latency differences stand well above timing noise
+        Files.writeString(space, """
+                name: spread
+                qkv_dim: 64
+                dropout: 0.1
+                encoder: {embed_dim: [32, 128], layer_num: [1, 2], ffn_embed_dim: [64, 512], self_attention_heads: [2, 4]}
+                decoder: {embed_dim: [32, 128], layer_num: [1, 2, 3, 4], ffn_embed_dim: [64, 512], self_attention_heads: [2, 4],
+                          ende_attention_heads: [2, 4], arbitrary_ende_attn: [1, 2]}
+                """);
+        MeasureLatency m = MeasureLatencyTest.job(root, 150, 3);
+        m.space = space.toString();
+        m.chunk = 150;
+        m.runs = 8;
+        m.warmup = 2;
+        m.steps = 16;
+        m.vocabSize = 1000;
+        m.run(spark);
+        hw = spark.read().parquet(root + "/latency/measurements").select("hardware_id").first().getString(0);
+        // the rich features need the space: make it the run's supernet space
+        Files.createDirectories(Path.of(root, "supernet/checkpoints/step-00000001"));
+        Files.writeString(Path.of(root, "supernet/checkpoints/step-00000001/state.json"),
+                new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(new Checkpoints.State(1, 1,
+                        Files.readString(space), 1000, 1000, "x", "x", List.of())));
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    static FitPredictor job() {
+        FitPredictor f = new FitPredictor();
+        f.run.root = root;
+        f.hidden = new int[] {32, 32};
+        f.maxIter = 100;
+        f.testFraction = 0.3;
+        f.gbtIter = 10;
+        return f;
+    }
+
+    @Test
+    void mlpBeatsAConstantAndRoundTripsThroughSaveAndLoad() {
+        FitPredictor.Result r = (FitPredictor.Result) job().run(spark);
+        assertEquals(hw, r.hardwareId());
+        assertEquals("rich", r.features());
+        Accuracy mlp = r.test().get("mlp");
+        // a constant predictor's RMSE is the test labels' standard deviation
+        Dataset<Row> metrics = spark.read().parquet(root + "/latency/predictor/" + hw + "/metrics");
+        assertEquals(6, metrics.count(), "mlp, linear, gbt x train, test");
+        List<Row> measured = spark.read().parquet(root + "/latency/measurements").select("config_json", "latency_ms").collectAsList();
+        double mean = measured.stream().mapToDouble(x -> x.getDouble(1)).average().orElseThrow();
+        double sd = Math.sqrt(measured.stream().mapToDouble(x -> Math.pow(x.getDouble(1) - mean, 2)).average().orElseThrow());
+        assertTrue(mlp.rmseMs() < 0.8 * sd, "MLP test RMSE " + mlp.rmseMs() + " vs constant " + sd);
+        assertTrue(mlp.kendallTau() > 0.4, "ranks configs: " + mlp);
+
+        LatencyPredictor p = LatencyPredictor.load(spark, new Layout(root), hw);
+        Dataset<Row> scored = p.transform(spark.read().parquet(root + "/latency/measurements").select("config_json"));
+        for (Row row : scored.limit(5).collectAsList()) {
+            double fast = p.predictMs(ArchConfig.fromJson(row.getString(0)));
+            assertEquals(row.<Double>getAs("predicted_latency_ms"), fast, 1e-9, "in-process path equals Spark transform");
+        }
+    }
+
+    @Test
+    void unknownHardwareAndEmptyMeasurementsGiveClearErrors() throws Exception {
+        FitPredictor f = job();
+        f.hardwareId = "raspberry-pi-4t";
+        var e = assertThrows(IllegalArgumentException.class, () -> f.run(spark));
+        assertTrue(e.getMessage().contains("no measurements for hardware id 'raspberry-pi-4t'") && e.getMessage().contains(hw),
+                e.getMessage());
+        FitPredictor none = job();
+        none.run.root = dir.resolve("empty").toString();
+        var e2 = assertThrows(IllegalArgumentException.class, () -> none.run(spark));
+        assertTrue(e2.getMessage().contains("latency/measurements does not exist"), e2.getMessage());
+        // a table with too few rows for that hardware
+        String few = dir.resolve("few").toString();
+        Dataset<Row> some = spark.read().parquet(root + "/latency/measurements").limit(3);
+        some.write().partitionBy("hardware_id").parquet(few + "/latency/measurements");
+        FitPredictor small = job();
+        small.run.root = few;
+        var e3 = assertThrows(IllegalArgumentException.class, () -> small.run(spark));
+        assertTrue(e3.getMessage().contains("has 3 measurements"), e3.getMessage());
+        var e4 = assertThrows(IllegalArgumentException.class, () -> LatencyPredictor.load(spark, new Layout(few), "nope"));
+        assertTrue(e4.getMessage().contains("no latency predictor for hardware id 'nope'"), e4.getMessage());
+    }
+}
