@@ -22,6 +22,9 @@ public final class Demo implements Job {
     @Option(names = "--steps", description = "SuperTransformer updates. Default: ${DEFAULT-VALUE}")
     long steps = 300;
 
+    @Option(names = "--latency-samples", description = "Configs timed for the latency predictor. Default: ${DEFAULT-VALUE}")
+    int latencySamples = 240;
+
     @Override
     public String name() {
         return "demo";
@@ -48,6 +51,18 @@ public final class Demo implements Job {
         eval.smallest = true;
         eval.sample = 4;
         stage(spark, eval, seconds);
+
+        MeasureLatency measure = new MeasureLatency();
+        measure.run = run;
+        measure.samples = latencySamples;
+        measure.warmup = 2;
+        measure.runs = 10;
+        stage(spark, measure, seconds);
+
+        FitPredictor fit = new FitPredictor();
+        fit.run = run;
+        fit.hardwareId = Hardware.localId(spark);
+        stage(spark, fit, seconds);
 
         StringBuilder b = new StringBuilder("demo finished; outputs under " + run.root + "\n");
         seconds.forEach((k, v) -> b.append(String.format("  %-16s %7.1f s%n", k, v)));

@@ -19,6 +19,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -65,8 +67,8 @@ public final class EvalSubnet implements Job {
         return "eval-subnet";
     }
 
-    /** One evaluated config. */
-    public record Evaluation(String configHash, String configJson, double valLoss, double evalMs) implements java.io.Serializable {
+    /** One evaluated config; {@code cached} when the loss came from the evaluations/ table. */
+    public record Evaluation(String configHash, String configJson, double valLoss, boolean cached) {
     }
 
     @Override
@@ -93,49 +95,19 @@ public final class EvalSubnet implements Job {
         if (todo.isEmpty()) {
             throw new IllegalArgumentException("nothing to evaluate: give --config, --largest, --smallest or --sample N");
         }
-        List<int[][]> valid = Corpus.pairs(spark, layout, "valid", maxLen, 0);
-        String validId = CorpusMeta.read(fs, layout).tgtVocabFingerprint() + ":valid:" + valid.size() + ":" + maxLen;
-        List<Evaluation> results = evaluate(spark, ckpt, validId, valid, new ArrayList<>(todo), maxTokens);
-        String checkpointId = Checkpoints.name(state.step()) + "@" + ckpt;
-        List<Row> rows = new ArrayList<>();
-        for (Evaluation e : results) {
-            LOG.info("val_loss {} ({} ms) {}", String.format("%.4f", e.valLoss()), Math.round(e.evalMs()), e.configJson());
-            rows.add(RowFactory.create(e.configHash(), checkpointId, validId, e.valLoss(), e.configJson(), e.evalMs()));
+        Evaluations.Key key = Evaluations.key(spark, layout, ckpt, maxLen, 0, maxTokens);
+        Map<String, Double> cache = Evaluations.cached(spark, layout, key);
+        List<ArchConfig> missing = todo.stream().filter(c -> !cache.containsKey(c.hash())).toList();
+        List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, missing, ds.qkvDim, state.tgtVocab());
+        Evaluations.append(spark, layout, key, fresh);
+        Map<String, Double> loss = new HashMap<>(cache);
+        fresh.forEach(e -> loss.put(e.configHash(), e.valLoss()));
+        List<Evaluation> results = new ArrayList<>();
+        for (ArchConfig c : todo) {
+            boolean hit = cache.containsKey(c.hash());
+            results.add(new Evaluation(c.hash(), c.toJson(), loss.get(c.hash()), hit));
+            LOG.info("val_loss {}{} {}", String.format("%.4f", loss.get(c.hash())), hit ? " (cached)" : "", c.toJson());
         }
-        StructType schema = new StructType()
-                .add("config_hash", DataTypes.StringType, false)
-                .add("checkpoint_id", DataTypes.StringType, false)
-                .add("valid_set_id", DataTypes.StringType, false)
-                .add("val_loss", DataTypes.DoubleType, false)
-                .add("config_json", DataTypes.StringType, false)
-                .add("eval_ms", DataTypes.DoubleType, false);
-        Dataset<Row> fresh = spark.createDataFrame(rows, schema);
-        Dataset<Row> merged = fs.exists(layout.evaluations())
-                ? spark.read().schema(schema).parquet(layout.evaluations()).unionByName(fresh)
-                : fresh;
-        // evaluations are deterministic: one row per (config, checkpoint, validation set), rerun-safe
-        fs.writeParquet(merged.dropDuplicates("config_hash", "checkpoint_id", "valid_set_id").coalesce(1),
-                layout.evaluations());
         return results;
-    }
-
-    /** Shards configs over executors; each executor evaluates with its cached model. */
-    static List<Evaluation> evaluate(SparkSession spark, String ckpt, String validId, List<int[][]> valid,
-                                     List<ArchConfig> configs, int maxTokens) {
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Broadcast<List<int[][]>> validB = jsc.broadcast(valid);
-        List<String> json = configs.stream().map(ArchConfig::toJson).toList();
-        int slices = Math.max(1, Math.min(json.size(), jsc.defaultParallelism()));
-        return jsc.parallelize(json, slices).mapPartitions(it -> {
-            SubnetEvaluator ev = ExecutorModels.evaluator(ckpt, validId, validB.value(), maxTokens);
-            List<Evaluation> out = new ArrayList<>();
-            while (it.hasNext()) {
-                ArchConfig c = ArchConfig.fromJson(it.next());
-                long t0 = System.nanoTime();
-                double loss = ev.validLoss(c);
-                out.add(new Evaluation(c.hash(), c.toJson(), loss, (System.nanoTime() - t0) / 1e6));
-            }
-            return out.iterator();
-        }).collect();
     }
 }

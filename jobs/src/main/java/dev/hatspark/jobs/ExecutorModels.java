@@ -45,7 +45,7 @@ public final class ExecutorModels {
     /** One PyTorch thread per task core, so concurrent tasks do not fight over cores. */
     private static void capThreads() {
         if (!threadsSet) {
-            int cpus = SparkEnv.get() == null ? 1 : SparkEnv.get().conf().getInt("spark.task.cpus", 1);
+            int cpus = Hardware.taskCpus();
             Torch.threads(cpus, 1);
             threadsSet = true;
         }

@@ -147,26 +147,36 @@ public final class Fs {
     }
 
     /**
-     * Appends rows to a (partitioned) Parquet table: written to a temporary directory, then each data
-     * file is moved into its partition directory under a unique name. Readers never see half a file;
-     * a crash loses at most the chunk in flight.
+     * Appends rows to a Parquet table, partitioned or not: written to a temporary directory, then
+     * moved in. A partition directory that does not exist yet is moved in whole (one rename, so it
+     * appears complete or not at all); into an existing one each data file is moved under its unique
+     * name. A crash loses at most the rows in flight.
      */
-    public void appendParquet(Dataset<Row> data, String path, String partitionBy) {
+    public void appendParquet(Dataset<Row> data, String path, String... partitionBy) {
         String tmp = path + "._tmp-" + UUID.randomUUID();
-        data.write().mode(SaveMode.Overwrite).partitionBy(partitionBy).parquet(tmp);
+        var w = data.write().mode(SaveMode.Overwrite);
+        if (partitionBy.length > 0) {
+            w = w.partitionBy(partitionBy);
+        }
+        w.parquet(tmp);
         try {
             FileSystem fs = fs(tmp);
-            for (FileStatus part : fs.listStatus(new Path(tmp))) {
-                if (!part.isDirectory()) {
-                    continue; // _SUCCESS
-                }
-                Path target = new Path(path, part.getPath().getName());
-                fs.mkdirs(target);
-                for (FileStatus file : fs.listStatus(part.getPath())) {
-                    String name = file.getPath().getName();
-                    if (name.endsWith(".parquet")) {
-                        fs.rename(file.getPath(), new Path(target, name));
+            fs.mkdirs(new Path(path));
+            for (FileStatus entry : fs.listStatus(new Path(tmp))) {
+                String name = entry.getPath().getName();
+                Path target = new Path(path, name);
+                if (entry.isDirectory()) {
+                    if (!fs.exists(target)) {
+                        fs.rename(entry.getPath(), target);
+                        continue;
                     }
+                    for (FileStatus file : fs.listStatus(entry.getPath())) {
+                        if (file.getPath().getName().endsWith(".parquet")) {
+                            fs.rename(file.getPath(), new Path(target, file.getPath().getName()));
+                        }
+                    }
+                } else if (name.endsWith(".parquet")) {
+                    fs.rename(entry.getPath(), target);
                 }
             }
             fs.delete(new Path(tmp), true);

@@ -21,6 +21,16 @@ public record Hardware(String hardwareId, String cpuModel, int threads, String o
         return new Hardware(id, cpu, threads, arch, Engine.getDjlVersion(), Engine.getInstance().getVersion());
     }
 
+    /** The id a task of this (local-mode) session gets: this CPU with spark.task.cpus threads. */
+    public static String localId(org.apache.spark.sql.SparkSession spark) {
+        return slug(readCpuModel()) + "-" + spark.sparkContext().getConf().getInt("spark.task.cpus", 1) + "t";
+    }
+
+    /** Cores Spark gives each task on this executor: the PyTorch threads one timing or evaluation may use. */
+    static int taskCpus() {
+        return org.apache.spark.SparkEnv.get() == null ? 1 : org.apache.spark.SparkEnv.get().conf().getInt("spark.task.cpus", 1);
+    }
+
     static String readCpuModel() {
         try {
             List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));

@@ -197,7 +197,7 @@ public final class MeasureLatency implements Job {
     /** Runs in a task: one timing at a time on this task's cores. */
     private static java.util.Iterator<Row> timeAll(java.util.Iterator<String> it, String yaml, int vocab,
                                                    LatencyProtocol protocol, Map<String, Set<String>> done) {
-        int cpus = SparkEnv.get() == null ? 1 : SparkEnv.get().conf().getInt("spark.task.cpus", 1);
+        int cpus = Hardware.taskCpus();
         Torch.threads(cpus, 1);
         Hardware hw = Hardware.detect();
         Set<String> skip = done.getOrDefault(hw.hardwareId(), Set.of());

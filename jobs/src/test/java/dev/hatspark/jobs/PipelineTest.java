@@ -169,7 +169,7 @@ class PipelineTest {
     @Test
     @Order(5)
     @SuppressWarnings("unchecked")
-    void evalSubnetShardsOverTasksAndMergesIdempotently() throws Exception {
+    void evalSubnetShardsOverTasksAndCachesIdempotently() throws Exception {
         EvalSubnet e = new EvalSubnet();
         e.run.root = root;
         e.largest = true;
@@ -177,13 +177,20 @@ class PipelineTest {
         e.sample = 3;
         List<EvalSubnet.Evaluation> first = (List<EvalSubnet.Evaluation>) e.run(spark);
         assertEquals(5, first.size());
-        assertTrue(first.stream().allMatch(r -> r.valLoss() > 0 && r.valLoss() < 20), first.toString());
+        assertTrue(first.stream().allMatch(r -> r.valLoss() > 0 && r.valLoss() < 20 && !r.cached()), first.toString());
         List<EvalSubnet.Evaluation> second = (List<EvalSubnet.Evaluation>) e.run(spark);
+        assertTrue(second.stream().allMatch(EvalSubnet.Evaluation::cached), "a rerun evaluates nothing again");
         assertEquals(first.stream().map(EvalSubnet.Evaluation::valLoss).toList(),
-                second.stream().map(EvalSubnet.Evaluation::valLoss).toList(), "deterministic");
+                second.stream().map(EvalSubnet.Evaluation::valLoss).toList());
         Dataset<Row> cache = spark.read().parquet(root + "/evaluations");
         assertEquals(5, cache.count(), "a rerun adds no duplicate rows");
         assertEquals(1, cache.select("checkpoint_id").distinct().count());
+        // the cached loss is what a fresh evaluation computes: same weights, same batches
+        EvalSubnet other = new EvalSubnet();
+        other.run.root = root;
+        other.largest = true;
+        other.maxTokens = 256; // other batching, same validation set: same mean NLL up to float rounding
+        assertEquals(first.get(0).valLoss(), ((List<EvalSubnet.Evaluation>) other.run(spark)).get(0).valLoss(), 1e-4);
     }
 
     @Test
@@ -208,6 +215,109 @@ class PipelineTest {
         assertTrue(out.contains("hat eval-subnet: error: no checkpoint under"), out);
         assertTrue(out.contains("config field 'encoder_embed_dim'=999 is not in design space 'tiny'"), out);
         assertFalse(spark.sparkContext().isStopped(), "the CLI leaves a session it did not create running");
+    }
+
+    static double[] budgets;
+
+    @Test
+    @Order(7)
+    void latencyPredictorForTheSupernetSpace() {
+        MeasureLatency m = MeasureLatencyTest.job(root, 60, 5);
+        m.space = null; // the supernet's space
+        m.vocabSize = null; // the corpus' vocabulary
+        m.run(spark);
+        FitPredictor f = new FitPredictor();
+        f.run.root = root;
+        f.hidden = new int[] {16, 16};
+        f.maxIter = 50;
+        f.gbtIter = 5;
+        f.run(spark);
+        String hw = spark.read().parquet(root + "/latency/measurements").select("hardware_id").first().getString(0);
+        LatencyPredictor p = LatencyPredictor.load(spark, new Layout(root), hw);
+        var space = dev.hatspark.space.DesignSpace.parse(TINY_SPACE, "tiny");
+        var rng = new java.util.SplittableRandom(1);
+        double[] pred = java.util.stream.IntStream.range(0, 200)
+                .mapToDouble(i -> p.predictMs(dev.hatspark.space.Genetics.sample(space, rng))).sorted().toArray();
+        budgets = new double[] {pred[60], pred[120], pred[199]};
+    }
+
+    static Sweep sweep(String id) {
+        Sweep s = new Sweep();
+        s.run.root = root;
+        s.sweepId = id;
+        s.budgets = budgets;
+        s.population = 12;
+        s.parents = 4;
+        s.mutations = 4;
+        s.crossovers = 4;
+        s.generations = 4;
+        s.seed = 3;
+        s.maxTokens = 512;
+        return s;
+    }
+
+    @Test
+    @Order(8)
+    void sweepKeepsBudgetsNeverWorsensAndSharesEvaluations() throws Exception {
+        Sweep.Result r = (Sweep.Result) sweep("a").run(spark);
+        Dataset<Row> pop = spark.read().parquet(root + "/sweeps/a/population");
+        assertEquals(3 * 4 * 12, pop.count());
+        assertTrue(pop.where("predicted_latency_ms > budget_ms").isEmpty(), "no candidate over its budget");
+        List<Row> perGen = pop.groupBy("budget_ms", "generation").agg(org.apache.spark.sql.functions.min("val_loss"))
+                .orderBy("budget_ms", "generation").collectAsList();
+        for (int i = 1; i < perGen.size(); i++) {
+            if (perGen.get(i).getDouble(0) == perGen.get(i - 1).getDouble(0)) {
+                assertTrue(perGen.get(i).getDouble(2) <= perGen.get(i - 1).getDouble(2), "best never rises: " + perGen);
+            }
+        }
+        assertEquals(3, r.best().size());
+        for (Row b : spark.read().parquet(root + "/sweeps/a/best").collectAsList()) {
+            double min = pop.where("budget_ms = " + b.getAs("budget_ms")).agg(org.apache.spark.sql.functions.min("val_loss"))
+                    .first().getDouble(0);
+            assertEquals(min, b.<Double>getAs("val_loss"), 0.0);
+        }
+        Dataset<Row> cache = spark.read().parquet(root + "/evaluations");
+        assertEquals(cache.count(), cache.select("config_hash", "checkpoint_id", "valid_set_id").distinct().count(),
+                "no config evaluated twice");
+        assertTrue(r.evaluated() <= r.uniqueCandidates() && r.uniqueCandidates() < r.candidates(),
+                "parents and shared configs are not re-evaluated: " + r);
+        Row runs = spark.read().parquet(root + "/sweeps/a/runs").first();
+        assertEquals("finished", runs.getAs("status"));
+    }
+
+    @Test
+    @Order(9)
+    void aResumedSweepEndsWhereAnUninterruptedOneDoes() throws Exception {
+        Sweep interrupted = sweep("b");
+        interrupted.stopAfter = 1;
+        interrupted.run(spark);
+        assertEquals(2, spark.read().parquet(root + "/sweeps/b/population").select("generation").distinct().count());
+        sweep("b").run(spark);
+        String cols = "budget_ms, generation, rank, config_hash, predicted_latency_ms, val_loss, origin, parent_hashes";
+        assertEquals(spark.read().parquet(root + "/sweeps/a/population").selectExpr(cols.split(", ")).orderBy("budget_ms", "generation", "rank").collectAsList(),
+                spark.read().parquet(root + "/sweeps/b/population").selectExpr(cols.split(", ")).orderBy("budget_ms", "generation", "rank").collectAsList());
+        assertEquals(spark.read().parquet(root + "/sweeps/a/best").drop("sweep_id").collectAsList(),
+                spark.read().parquet(root + "/sweeps/b/best").drop("sweep_id").collectAsList());
+    }
+
+    @Test
+    @Order(10)
+    void randomSearchAndBadBudgets() throws Exception {
+        Sweep rnd = sweep("r");
+        rnd.random = true;
+        Sweep.Result r = (Sweep.Result) rnd.run(spark);
+        Dataset<Row> pop = spark.read().parquet(root + "/sweeps/r/population");
+        assertEquals(3 * 4 * 12, pop.count(), "same number of candidates as the evolutionary sweep");
+        assertTrue(pop.where("origin != 'random'").isEmpty());
+        assertEquals(3, r.best().size());
+        Sweep bad = sweep("bad");
+        bad.budgets = new double[] {1e-6};
+        var e = assertThrows(IllegalArgumentException.class, () -> bad.run(spark));
+        assertTrue(e.getMessage().contains("latency budget 1.0E-6 ms is infeasible"), e.getMessage());
+        Sweep other = sweep("a");
+        other.seed = 4;
+        var e2 = assertThrows(IllegalArgumentException.class, () -> other.run(spark));
+        assertTrue(e2.getMessage().contains("was started with other parameters"), e2.getMessage());
     }
 
     static void copy(Path from, Path to) throws Exception {

@@ -1,0 +1,134 @@
+package dev.hatspark.search;
+
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.space.Genetics;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * HAT's evolutionary search for one latency budget, one generation at a time, free of Spark and of
+ * evaluation: {@link #initial} and {@link #next} propose populations, the caller evaluates them.
+ * Every candidate satisfies the budget by the predictor (resampled until it does); a population
+ * holds no config twice; parents (the best so far) carry over, so the best loss never rises.
+ * Each generation's randomness is a function of (seed, budget, generation): a sweep resumed from a
+ * finished generation proposes exactly what the uninterrupted sweep would.
+ */
+public final class Evolution {
+    /** Proposals tried per candidate before the budget is declared infeasible in practice. */
+    static final int MAX_TRIES = 10_000;
+
+    private final DesignSpace space;
+    private final SearchParams params;
+    private final ToDoubleFunction<ArchConfig> predictor;
+
+    public Evolution(DesignSpace space, SearchParams params, ToDoubleFunction<ArchConfig> predictor) {
+        this.space = space;
+        this.params = params;
+        this.predictor = predictor;
+    }
+
+    /** The RNG of one generation of one budget. */
+    public SplittableRandom rng(double budgetMs, int generation) {
+        long h = params.seed() * 0x9E3779B97F4A7C15L + Double.hashCode(budgetMs) * 1_000_003L + generation;
+        return new SplittableRandom(h);
+    }
+
+    /**
+     * Fails with a clear message when no config fits the budget: neither the smallest SubTransformer
+     * nor any of a few thousand random ones (a learned predictor need not be monotone in size).
+     */
+    public void checkFeasible(double budgetMs) {
+        double smallest = predictor.applyAsDouble(space.smallest());
+        if (smallest <= budgetMs) {
+            return;
+        }
+        SplittableRandom rng = rng(budgetMs, -1);
+        for (int i = 0; i < 2000; i++) {
+            if (predictor.applyAsDouble(Genetics.sample(space, rng)) <= budgetMs) {
+                return;
+            }
+        }
+        throw new IllegalArgumentException("latency budget " + budgetMs + " ms is infeasible in design space '"
+                + space.name + "': its smallest SubTransformer is predicted at " + String.format("%.1f", smallest)
+                + " ms and no sampled config is under the budget");
+    }
+
+    /**
+     * Generation 0 (and every generation of random search): distinct random configs within the budget.
+     * All budgets read one random stream per generation and keep the configs that fit, so a config
+     * that fits several budgets is proposed to each of them and evaluated once.
+     */
+    public List<Candidate> initial(double budgetMs, int generation) {
+        checkFeasible(budgetMs);
+        SplittableRandom rng = rng(Double.NaN, generation);
+        List<Candidate> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        while (out.size() < params.population()) {
+            out.add(feasible(budgetMs, seen, () -> new Candidate(Genetics.sample(space, rng), Candidate.RANDOM, List.of(), 0)));
+        }
+        return out;
+    }
+
+    /**
+     * The next generation: the best {@code parents} of {@code population} by validation loss (ties by
+     * hash, so the order is total), then children by mutation and by crossover of random parents.
+     */
+    public List<Candidate> next(List<Candidate> population, Map<String, Double> loss, double budgetMs, int generation) {
+        SplittableRandom rng = rng(budgetMs, generation);
+        List<Candidate> ranked = new ArrayList<>(population);
+        for (Candidate c : ranked) {
+            if (!loss.containsKey(c.hash())) {
+                throw new IllegalStateException("candidate " + c.hash() + " of the previous generation has no validation loss");
+            }
+        }
+        ranked.sort(Comparator.comparingDouble((Candidate c) -> loss.get(c.hash())).thenComparing(Candidate::hash));
+        List<Candidate> parents = ranked.subList(0, Math.min(params.parents(), ranked.size()));
+        List<Candidate> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (Candidate p : parents) {
+            out.add(new Candidate(p.config(), Candidate.PARENT, List.of(p.hash()), p.predictedMs()));
+            seen.add(p.hash());
+        }
+        for (int i = 0; i < params.mutations(); i++) {
+            out.add(feasible(budgetMs, seen, () -> {
+                Candidate p = parents.get(rng.nextInt(parents.size()));
+                return new Candidate(Genetics.mutate(space, p.config(), params.mutationProb(), rng), Candidate.MUTATION,
+                        List.of(p.hash()), 0);
+            }));
+        }
+        for (int i = 0; i < params.crossovers(); i++) {
+            out.add(feasible(budgetMs, seen, () -> {
+                Candidate a = parents.get(rng.nextInt(parents.size()));
+                Candidate b = parents.get(rng.nextInt(parents.size()));
+                return new Candidate(Genetics.crossover(space, a.config(), b.config(), rng), Candidate.CROSSOVER,
+                        List.of(a.hash(), b.hash()), 0);
+            }));
+        }
+        return out;
+    }
+
+    /** Proposes until a new config within the budget comes up; records its predicted latency. */
+    private Candidate feasible(double budgetMs, Set<String> seen, java.util.function.Supplier<Candidate> propose) {
+        for (int t = 0; t < MAX_TRIES; t++) {
+            Candidate c = propose.get();
+            if (seen.contains(c.hash())) {
+                continue;
+            }
+            double ms = predictor.applyAsDouble(c.config());
+            if (ms <= budgetMs) {
+                seen.add(c.hash());
+                return new Candidate(c.config(), c.origin(), c.parentHashes(), ms);
+            }
+        }
+        throw new IllegalArgumentException("latency budget " + budgetMs + " ms: no new config within the budget after "
+                + MAX_TRIES + " proposals in design space '" + space.name + "'; raise the budget or shrink the population");
+    }
+}
