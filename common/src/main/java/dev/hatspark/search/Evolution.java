@@ -97,10 +97,20 @@ public final class Evolution {
             out.add(new Candidate(p.config(), Candidate.PARENT, List.of(p.hash()), p.predictedMs()));
             seen.add(p.hash());
         }
+        // Mutation children go round-robin over the parents, and the k-th child of a parent comes from
+        // an RNG seeded by (seed, generation, parent, k), not by the budget: budgets that share a
+        // parent propose the same children, which are then evaluated once for all of them.
+        int[] childrenOf = new int[parents.size()];
         for (int i = 0; i < params.mutations(); i++) {
+            int slot = i;
+            int[] tries = {0};
             out.add(feasible(budgetMs, seen, () -> {
-                Candidate p = parents.get(rng.nextInt(parents.size()));
-                return new Candidate(Genetics.mutate(space, p.config(), params.mutationProb(), rng), Candidate.MUTATION,
+                // a parent whose neighbourhood is used up (or over budget) hands the slot to the next one
+                int pi = (slot + tries[0]++ / 50) % parents.size();
+                Candidate p = parents.get(pi);
+                SplittableRandom childRng = new SplittableRandom(
+                        params.seed() * 0x9E3779B97F4A7C15L + generation * 1_000_003L + p.hash().hashCode() * 31L + childrenOf[pi]++);
+                return new Candidate(Genetics.mutate(space, p.config(), params.mutationProb(), childRng), Candidate.MUTATION,
                         List.of(p.hash()), 0);
             }));
         }

@@ -7,7 +7,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.space.Genetics;
+
 import java.util.LinkedHashMap;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import java.util.Map;
 
 /** demo: every stage on the bundled corpus and the demo space, each printing its wall time. */
@@ -64,10 +69,34 @@ public final class Demo implements Job {
         fit.hardwareId = Hardware.localId(spark);
         stage(spark, fit, seconds);
 
+        Sweep sweep = new Sweep();
+        sweep.run = run;
+        sweep.hardwareId = fit.hardwareId;
+        sweep.budgets = spreadBudgets(spark, run.layout(), fit.hardwareId);
+        sweep.sweepId = "demo";
+        sweep.population = 16;
+        sweep.parents = 4;
+        sweep.mutations = 6;
+        sweep.crossovers = 6;
+        sweep.generations = 5;
+        sweep.validSentences = 160;
+        stage(spark, sweep, seconds);
+
         StringBuilder b = new StringBuilder("demo finished; outputs under " + run.root + "\n");
         seconds.forEach((k, v) -> b.append(String.format("  %-16s %7.1f s%n", k, v)));
         LOG.info(b.toString().trim());
         return seconds;
+    }
+
+    /** Three budgets across the space's predicted latency range: its 20th, 50th and 90th percentiles. */
+    static double[] spreadBudgets(SparkSession spark, Layout layout, String hardwareId) {
+        LatencyPredictor p = LatencyPredictor.load(spark, layout, hardwareId);
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        String ckpt = Checkpoints.latestOf(fs, layout);
+        DesignSpace space = DesignSpace.parse(Checkpoints.readState(fs, ckpt).spaceYaml(), ckpt);
+        SplittableRandom rng = new SplittableRandom(11);
+        double[] ms = IntStream.range(0, 500).mapToDouble(i -> p.predictMs(Genetics.sample(space, rng))).sorted().toArray();
+        return new double[] {Math.round(ms[100]), Math.round(ms[250]), Math.round(ms[450])};
     }
 
     private static void stage(SparkSession spark, Job job, Map<String, Double> seconds) throws Exception {

@@ -1,17 +1,9 @@
 package dev.hatspark.jobs;
 
-import dev.hatspark.model.SubnetEvaluator;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;

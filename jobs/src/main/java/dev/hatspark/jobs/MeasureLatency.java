@@ -8,7 +8,6 @@ import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
-import org.apache.spark.SparkEnv;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;

@@ -122,6 +122,9 @@ public final class Sweep implements Job {
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
         Evolution evo = new Evolution(space, params, predictor::predictMs);
         double[] bs = Arrays.stream(budgets).sorted().distinct().toArray();
+        if (bs.length == 0 || bs[0] <= 0) {
+            throw new IllegalArgumentException("--budgets must be positive latencies in ms, got " + Arrays.toString(budgets));
+        }
         for (double b : bs) {
             evo.checkFeasible(b);
         }
@@ -150,7 +153,7 @@ public final class Sweep implements Job {
             long genStart = System.nanoTime();
             Map<Double, List<Candidate>> next = new TreeMap<>();
             for (double b : bs) {
-                next.put(b, g == 0 || random ? evo.initial(b, g) : evo.next(current.get(b), cache, b, g));
+                next.put(b, g == 0 || random ? evo.initial(b, g) : evo.next(parentPool(current, b), cache, b, g));
             }
             double predictS = (System.nanoTime() - genStart) / 1e9;
             Map<String, ArchConfig> unique = new LinkedHashMap<>();
@@ -178,6 +181,19 @@ public final class Sweep implements Job {
         }
         writeRuns(spark, fs, dir, id, paramsJson, started, Timestamp.from(Instant.now()), "finished");
         return result(spark, id, populationPath);
+    }
+
+    /**
+     * The candidates budget b may pick parents from: its own last population plus every candidate of
+     * the other budgets that also fits b. Budgets thus share what they found (the best of a tighter
+     * budget is a parent of looser ones), and budgets with shared parents propose shared children.
+     */
+    static List<Candidate> parentPool(Map<Double, List<Candidate>> current, double budget) {
+        Map<String, Candidate> pool = new LinkedHashMap<>();
+        current.get(budget).forEach(c -> pool.put(c.hash(), c));
+        current.forEach((b, list) -> list.stream().filter(c -> c.predictedMs() <= budget)
+                .forEach(c -> pool.putIfAbsent(c.hash(), c)));
+        return new ArrayList<>(pool.values());
     }
 
     private static String onlyPredictor(Fs fs, Layout layout) {
