@@ -115,11 +115,17 @@ public final class Evolution {
             }));
         }
         for (int i = 0; i < params.crossovers(); i++) {
+            int[] tries = {0};
             out.add(feasible(budgetMs, seen, () -> {
                 Candidate a = parents.get(rng.nextInt(parents.size()));
                 Candidate b = parents.get(rng.nextInt(parents.size()));
-                return new Candidate(Genetics.crossover(space, a.config(), b.config(), rng), Candidate.CROSSOVER,
-                        List.of(a.hash(), b.hash()), 0);
+                ArchConfig child = Genetics.crossover(space, a.config(), b.config(), rng);
+                // parents that have converged can only recombine into configs the population holds:
+                // then the child is mutated as well, so the slot still gets a new config
+                if (tries[0]++ >= 100) {
+                    child = Genetics.mutate(space, child, params.mutationProb(), rng);
+                }
+                return new Candidate(child, Candidate.CROSSOVER, List.of(a.hash(), b.hash()), 0);
             }));
         }
         return out;
@@ -127,9 +133,12 @@ public final class Evolution {
 
     /** Proposes until a new config within the budget comes up; records its predicted latency. */
     private Candidate feasible(double budgetMs, Set<String> seen, java.util.function.Supplier<Candidate> propose) {
+        int duplicates = 0;
+        double lowest = Double.POSITIVE_INFINITY;
         for (int t = 0; t < MAX_TRIES; t++) {
             Candidate c = propose.get();
             if (seen.contains(c.hash())) {
+                duplicates++;
                 continue;
             }
             double ms = predictor.applyAsDouble(c.config());
@@ -137,8 +146,11 @@ public final class Evolution {
                 seen.add(c.hash());
                 return new Candidate(c.config(), c.origin(), c.parentHashes(), ms);
             }
+            lowest = Math.min(lowest, ms);
         }
         throw new IllegalArgumentException("latency budget " + budgetMs + " ms: no new config within the budget after "
-                + MAX_TRIES + " proposals in design space '" + space.name + "'; raise the budget or shrink the population");
+                + MAX_TRIES + " proposals in design space '" + space.name + "' (" + duplicates + " repeated a config"
+                + " already in the population; the fastest new one was predicted at " + String.format("%.1f", lowest)
+                + " ms); raise the budget or shrink the population");
     }
 }

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.function.ToDoubleFunction;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -94,6 +95,35 @@ class EvolutionTest {
         stored.forEach(c -> l.put(c.hash(), loss(c.config())));
         assertEquals(a.get(5).stream().map(Candidate::hash).toList(),
                 evo.next(stored, l, budget, 5).stream().map(Candidate::hash).toList());
+    }
+
+    @Test
+    void tightBudgetsStillFillEveryGeneration() {
+        SplittableRandom rng = new SplittableRandom(7);
+        double[] ms = java.util.stream.IntStream.range(0, 1000)
+                .mapToDouble(i -> LATENCY.applyAsDouble(dev.hatspark.space.Genetics.sample(DEMO, rng))).sorted().toArray();
+        for (double budget : new double[] {ms[20], ms[100]}) {
+            List<List<Candidate>> gens = run(new SearchParams(16, 4, 6, 6, 0.3, 12, 5), budget);
+            assertEquals(12, gens.size());
+            gens.forEach(p -> assertEquals(16, p.size()));
+        }
+    }
+
+    @Test
+    void convergedParentsStillYieldNewChildren() {
+        // four parents that differ in one decoder head only: crossover alone can make nothing new
+        ArchConfig base = DEMO.smallest();
+        List<Candidate> pop = new java.util.ArrayList<>();
+        Map<String, Double> l = new HashMap<>();
+        for (String h : List.of("[2]", "[4]")) {
+            ArchConfig c = ArchConfig.fromJson(base.toJson().replace("\"decoder_self_attention_heads\":[2]",
+                    "\"decoder_self_attention_heads\":" + h));
+            pop.add(new Candidate(c, Candidate.RANDOM, List.of(), LATENCY.applyAsDouble(c)));
+            l.put(c.hash(), h.equals("[2]") ? 1.0 : 2.0);
+        }
+        Evolution evo = new Evolution(DEMO, new SearchParams(12, 2, 0, 10, 0.3, 2, 1), LATENCY);
+        List<Candidate> next = evo.next(pop, l, LATENCY.applyAsDouble(DEMO.largest()), 1);
+        assertEquals(12, new HashSet<>(next.stream().map(Candidate::hash).toList()).size());
     }
 
     @Test

@@ -6,12 +6,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** sql: registers the run root's tables as temporary views and runs a Spark SQL query over them. */
 @Command(name = "sql", mixinStandardHelpOptions = true,
-        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements).")
+        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, sweep_population, sweep_best, sweep_runs).")
 public final class Sql implements Job {
     @Mixin
     RunOptions run = new RunOptions();
@@ -42,6 +46,22 @@ public final class Sql implements Job {
                 registered.put(view, path);
             }
         });
+        // every sweep of the run root, one view per table kind (rows carry their sweep_id)
+        String sweeps = Fs.join(layout.root(), "sweeps");
+        for (String table : List.of("population", "best", "runs")) {
+            Dataset<Row> all = null;
+            for (String id : fs.list(sweeps)) {
+                String path = Fs.join(sweeps, id, table);
+                if (fs.exists(path)) {
+                    Dataset<Row> one = spark.read().parquet(path);
+                    all = all == null ? one : all.unionByName(one, true);
+                }
+            }
+            if (all != null) {
+                all.createOrReplaceTempView("sweep_" + table);
+                registered.put("sweep_" + table, Fs.join(sweeps, "*", table));
+            }
+        }
         return registered;
     }
 
