@@ -129,12 +129,7 @@ public final class Fs {
      * table or the new one, never a partial one; a crash leaves at most a stale temporary to clean.
      */
     public void writeParquet(Dataset<Row> data, String path, String... partitionBy) {
-        String tmp = path + "._tmp-" + UUID.randomUUID();
-        var w = data.write().mode(SaveMode.Overwrite);
-        if (partitionBy.length > 0) {
-            w = w.partitionBy(partitionBy);
-        }
-        w.parquet(tmp);
+        String tmp = writeTemporary(data, path, partitionBy);
         String old = path + "._old-" + UUID.randomUUID();
         boolean had = exists(path);
         if (had) {
@@ -153,12 +148,7 @@ public final class Fs {
      * name. A crash loses at most the rows in flight.
      */
     public void appendParquet(Dataset<Row> data, String path, String... partitionBy) {
-        String tmp = path + "._tmp-" + UUID.randomUUID();
-        var w = data.write().mode(SaveMode.Overwrite);
-        if (partitionBy.length > 0) {
-            w = w.partitionBy(partitionBy);
-        }
-        w.parquet(tmp);
+        String tmp = writeTemporary(data, path, partitionBy);
         try {
             FileSystem fs = fs(tmp);
             fs.mkdirs(new Path(path));
@@ -183,5 +173,16 @@ public final class Fs {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + path + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Writes a table beside {@code path} under a hidden temporary name; returns that name. */
+    private static String writeTemporary(Dataset<Row> data, String path, String... partitionBy) {
+        String tmp = path + "._tmp-" + UUID.randomUUID();
+        var w = data.write().mode(SaveMode.Overwrite);
+        if (partitionBy.length > 0) {
+            w = w.partitionBy(partitionBy);
+        }
+        w.parquet(tmp);
+        return tmp;
     }
 }
