@@ -81,6 +81,14 @@ public final class MeasureLatency implements Job {
     @Option(names = "--chunk", description = "Configs per committed chunk. Default: ${DEFAULT-VALUE}")
     int chunk = 100;
 
+    @Option(names = "--threads", description = "PyTorch threads of one timing (0 = spark.task.cpus). Default: ${DEFAULT-VALUE}")
+    int threads = 0;
+
+    @Option(names = "--parallel", description = "Timing tasks at once (0 = one per task slot). On SMT machines, where two"
+            + " vCPUs share a physical core, concurrent timings disturb each other: use 1, or spark.task.cpus=2 with --threads 1."
+            + " Default: ${DEFAULT-VALUE}")
+    int parallel = 0;
+
     @Override
     public String name() {
         return "measure-latency";
@@ -149,9 +157,10 @@ public final class MeasureLatency implements Job {
         long t0 = System.nanoTime();
         for (int from = 0; from < todo.size(); from += chunk) {
             List<String> part = todo.subList(from, Math.min(todo.size(), from + chunk));
-            int slices = Math.max(1, Math.min(part.size(), jsc.defaultParallelism()));
+            int slices = Math.max(1, Math.min(part.size(), parallel > 0 ? parallel : jsc.defaultParallelism()));
+            int torchThreads = threads;
             List<Row> rows = jsc.parallelize(part, slices)
-                    .mapPartitions(it -> timeAll(it, yaml, vocab, protocol, doneB.value()))
+                    .mapPartitions(it -> timeAll(it, yaml, vocab, protocol, torchThreads, doneB.value()))
                     .collect();
             skipped += part.size() - rows.size();
             if (!rows.isEmpty()) {
@@ -195,9 +204,9 @@ public final class MeasureLatency implements Job {
 
     /** Runs in a task: one timing at a time on this task's cores. */
     private static java.util.Iterator<Row> timeAll(java.util.Iterator<String> it, String yaml, int vocab,
-                                                   LatencyProtocol protocol, Map<String, Set<String>> done) {
-        int cpus = Hardware.taskCpus();
-        Torch.threads(cpus, 1);
+                                                   LatencyProtocol protocol, int threads,
+                                                   Map<String, Set<String>> done) {
+        Torch.threads(threads > 0 ? threads : Hardware.taskCpus(), 1);
         Hardware hw = Hardware.detect();
         Set<String> skip = done.getOrDefault(hw.hardwareId(), Set.of());
         DesignSpace ds = DesignSpace.parse(yaml, "design space");
