@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.Genetics;
+import dev.hatspark.util.Progress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,7 +92,7 @@ public final class SupernetTrainer {
                 double perStep = (now - t0) / 1e9 / (step - startStep);
                 LOG.info("step {}/{}: loss {} lr {} {} tok/s, ETA {}", step, opt.steps(), fmt(lossSum / lossSteps),
                         String.format("%.2e", LearningRate.at(step, opt.peakLr(), opt.warmupSteps())),
-                        Math.round(tps), eta(perStep * (opt.steps() - step)));
+                        Math.round(tps), Progress.eta(perStep * (opt.steps() - step)));
                 windowStart = now;
                 windowTokens = 0;
             }
@@ -125,8 +126,4 @@ public final class SupernetTrainer {
         return String.format("%.4f", v);
     }
 
-    static String eta(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format("%dh%02dm", s / 3600, s % 3600 / 60) : String.format("%dm%02ds", s / 60, s % 60);
-    }
 }

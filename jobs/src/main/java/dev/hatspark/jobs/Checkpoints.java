@@ -32,6 +32,10 @@ public final class Checkpoints {
     /** state.json: everything needed to rebuild the model and check it against the corpus. */
     public record State(long step, long seed, String spaceYaml, int srcVocab, int tgtVocab,
                         String srcVocabFingerprint, String tgtVocabFingerprint, List<Metrics> metrics) {
+        /** The design space the checkpoint was trained on; {@code checkpoint} names it in errors. */
+        public DesignSpace space(String checkpoint) {
+            return DesignSpace.parse(spaceYaml, Fs.join(checkpoint, "state.json") + "#spaceYaml");
+        }
     }
 
     private final Fs fs;
@@ -109,7 +113,7 @@ public final class Checkpoints {
 
     public static Loaded load(Fs fs, String checkpoint, NDManager manager) {
         State state = readState(fs, checkpoint);
-        DesignSpace space = DesignSpace.parse(state.spaceYaml(), Fs.join(checkpoint, "state.json") + "#spaceYaml");
+        DesignSpace space = state.space(checkpoint);
         byte[] weights = fs.read(Fs.join(checkpoint, "model.ndlist"));
         SuperTransformer model = SuperTransformer.load(space, state.srcVocab(), state.tgtVocab(), weights, manager);
         return new Loaded(state, space, model, space.name + "@" + name(state.step()) + ":" + sha(weights));

@@ -94,7 +94,7 @@ public final class Demo implements Job {
         LatencyPredictor p = LatencyPredictor.load(spark, layout, hardwareId);
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         String ckpt = Checkpoints.latestOf(fs, layout);
-        DesignSpace space = DesignSpace.parse(Checkpoints.readState(fs, ckpt).spaceYaml(), ckpt);
+        DesignSpace space = Checkpoints.readState(fs, ckpt).space(ckpt);
         SplittableRandom rng = new SplittableRandom(11);
         double[] ms = IntStream.range(0, 500).mapToDouble(i -> p.predictMs(Genetics.sample(space, rng))).sorted().toArray();
         return new double[] {Math.round(ms[100]), Math.round(ms[250]), Math.round(ms[450])};

@@ -69,7 +69,7 @@ public final class EvalSubnet implements Job {
         Layout layout = run.layout();
         String ckpt = checkpoint != null ? checkpoint : Checkpoints.latestOf(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
-        DesignSpace ds = DesignSpace.parse(state.spaceYaml(), ckpt + "/state.json");
+        DesignSpace ds = state.space(ckpt);
         Set<ArchConfig> todo = new LinkedHashSet<>();
         for (String json : configs) {
             todo.add(ArchConfig.fromJson(json).validate(ds));

@@ -194,7 +194,7 @@ public final class FitPredictor implements Job {
     private static DesignSpace spaceNamed(Fs fs, Layout layout, String name) {
         var ckpt = new Checkpoints(fs, layout.checkpoints()).latest();
         if (ckpt.isPresent()) {
-            DesignSpace s = DesignSpace.parse(Checkpoints.readState(fs, ckpt.get()).spaceYaml(), ckpt.get());
+            DesignSpace s = Checkpoints.readState(fs, ckpt.get()).space(ckpt.get());
             if (s.name.equals(name)) {
                 return s;
             }

@@ -8,6 +8,7 @@ import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
+import dev.hatspark.util.Progress;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.Dataset;
@@ -171,7 +172,7 @@ public final class MeasureLatency implements Job {
             int finished = Math.min(todo.size(), from + chunk);
             double perConfig = (System.nanoTime() - t0) / 1e9 / finished;
             LOG.info("measure-latency: {}/{} configs ({} measured, {} already there), ETA {}", finished, todo.size(),
-                    measured, skipped, eta(perConfig * (todo.size() - finished)));
+                    measured, skipped, Progress.eta(perConfig * (todo.size() - finished)));
         }
         return new Result(todo.size(), skipped, measured, layout.latencyMeasurements());
     }
@@ -181,7 +182,7 @@ public final class MeasureLatency implements Job {
             return TrainSupernet.loadSpace(fs, space);
         }
         return new Checkpoints(fs, layout.checkpoints()).latest()
-                .map(c -> DesignSpace.parse(Checkpoints.readState(fs, c).spaceYaml(), c + "/state.json"))
+                .map(c -> Checkpoints.readState(fs, c).space(c))
                 .orElseGet(() -> DesignSpace.builtin("demo"));
     }
 
@@ -242,8 +243,4 @@ public final class MeasureLatency implements Job {
         return out.iterator();
     }
 
-    static String eta(double seconds) {
-        long s = Math.round(seconds);
-        return String.format("%dm%02ds", s / 60, s % 60);
-    }
 }

@@ -6,6 +6,7 @@ import dev.hatspark.search.Evolution;
 import dev.hatspark.search.SearchParams;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
+import dev.hatspark.util.Progress;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -112,7 +113,7 @@ public final class Sweep implements Job {
         Layout layout = run.layout();
         String ckpt = checkpoint != null ? checkpoint : Checkpoints.latestOf(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
-        DesignSpace space = DesignSpace.parse(state.spaceYaml(), ckpt + "/state.json");
+        DesignSpace space = state.space(ckpt);
         String hw = hardwareId != null ? hardwareId : onlyPredictor(fs, layout);
         LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hw);
         if (predictor.spec().isRich() && !predictor.spec().spaceYaml().equals(space.yaml())) {
@@ -333,6 +334,6 @@ public final class Sweep implements Job {
                 id, g + 1, generations, best, pop.values().stream().mapToInt(List::size).sum(), unique, todo, unique - todo,
                 wallS, predictS, evalWallS, maxPart, meanPart, meanPart > 0 ? maxPart / meanPart : 0, commitS, overhead,
                 100 * overhead / wallS,
-                MeasureLatency.eta(perGen * (generations - g - 1))));
+                Progress.eta(perGen * (generations - g - 1))));
     }
 }
