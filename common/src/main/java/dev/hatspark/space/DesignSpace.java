@@ -14,7 +14,7 @@ import java.util.Iterator;
 import java.util.List;
 
 /**
- * The choices of every gene of a HAT design space, loaded from YAML (see conf/demo.yaml).
+ * The choices of every gene of a HAT design space, loaded from YAML (see conf/spaces/demo.yaml).
  * Immutable; the SuperTransformer is sized by the maxima of these choices.
  */
 public final class DesignSpace implements Serializable {
@@ -84,7 +84,7 @@ public final class DesignSpace implements Serializable {
         return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), source);
     }
 
-    /** Loads one of the spaces bundled in the jar (conf/*.yaml is copied to the classpath as spaces/). */
+    /** Loads one of the spaces bundled in the jar (conf/spaces/*.yaml is copied to the classpath as spaces/). */
     public static DesignSpace builtin(String name) {
         try (InputStream in = DesignSpace.class.getResourceAsStream("/spaces/" + name + ".yaml")) {
             if (in == null) {

@@ -29,6 +29,7 @@ public final class ExecutorModels {
     public static SubnetEvaluator evaluator(String checkpoint, String validSetId, List<int[][]> validPairs, int maxTokens) {
         String key = checkpoint + "|" + validSetId + "|" + maxTokens;
         return EVALUATORS.computeIfAbsent(key, k -> {
+            LOG.info("executor loading {}", checkpoint);
             capThreads();
             long t0 = System.nanoTime();
             Fs fs = new Fs(SparkEnv.get() != null ? hadoopConf() : new Configuration());

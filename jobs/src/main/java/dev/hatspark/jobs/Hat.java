@@ -23,8 +23,17 @@ public final class Hat implements Callable<Integer> {
     }
 
     /** Runs a job; bad input ends with one line naming what was wrong, not a stack trace. */
-    public static int execute(String... args) {
+    public static int execute(String... argv) {
         CommandLine cli = new CommandLine(new Hat());
+        Profile profile;
+        try {
+            profile = Profile.parse(argv);
+            profile.validate(cli);
+        } catch (IllegalArgumentException e) {
+            System.err.println("hat: error: " + e.getMessage());
+            return 1;
+        }
+        cli.setDefaultValueProvider(profile);
         cli.setExecutionStrategy(parsed -> {
             var sub = parsed.subcommand();
             if (sub == null || parsed.isUsageHelpRequested() || parsed.isVersionHelpRequested()
@@ -33,7 +42,10 @@ public final class Hat implements Callable<Integer> {
             }
             Job job = (Job) sub.commandSpec().userObject();
             boolean ownSession = SparkSession.getActiveSession().isEmpty();
-            SparkSession spark = Spark.session(job.name());
+            if (!profile.isEmpty()) {
+                System.out.println("hat " + job.name() + ": " + profile.describe()); // secrets masked
+            }
+            SparkSession spark = Spark.session(job.name(), profile.sparkSettings());
             try {
                 long t0 = System.nanoTime();
                 Object result = job.run(spark);
@@ -53,7 +65,7 @@ public final class Hat implements Callable<Integer> {
                 }
             }
         });
-        return cli.execute(args);
+        return cli.execute(profile.args());
     }
 
     /** Bad input may surface wrapped, e.g. in a SparkException from a task: find it in the cause chain. */

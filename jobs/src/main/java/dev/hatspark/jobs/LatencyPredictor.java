@@ -45,8 +45,11 @@ public final class LatencyPredictor implements Serializable {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         String dir = layout.predictor(hardwareId);
         if (!fs.exists(Fs.join(dir, "features.json"))) {
+            List<String> fitted = fs.list(Fs.join(layout.root(), "latency", "predictor")).stream()
+                    .filter(n -> !n.startsWith(".") && !n.contains("._tmp-")).toList();
             throw new IllegalArgumentException("no latency predictor for hardware id '" + hardwareId + "' at " + dir
-                    + ": run fit-predictor --hardware-id " + hardwareId + " first");
+                    + " (fitted: " + (fitted.isEmpty() ? "none" : String.join(", ", fitted)) + "): run fit-predictor"
+                    + " --hardware-id " + hardwareId + " first");
         }
         FeatureSpec spec = FeatureSpec.fromJson(fs.readText(Fs.join(dir, "features.json")), dir + "/features.json");
         return new LatencyPredictor(PipelineModel.load(Fs.join(dir, "model")), spec, hardwareId);

@@ -174,7 +174,16 @@ public final class PrepareCorpus implements Job {
             lines = jsc.textFile(input);
         }
         String source = input;
-        List<String> first = lines.take(1);
+        List<String> first;
+        try {
+            first = lines.take(1);
+        } catch (Exception e) { // e.g. a corrupt .gz or a denied s3a read, surfacing from a Spark task
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new IllegalArgumentException("corpus input " + source + " cannot be read: " + root.getMessage());
+        }
         if (first.isEmpty() || !first.get(0).equals(HEADER)) {
             throw new IllegalArgumentException(source + ": line 1 must be the header 'ref<TAB>src<TAB>tgt', got '"
                     + (first.isEmpty() ? "" : abbreviate(first.get(0))) + "'");

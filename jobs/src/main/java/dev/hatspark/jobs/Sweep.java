@@ -161,7 +161,11 @@ public final class Sweep implements Job {
             next.values().forEach(list -> list.forEach(c -> unique.putIfAbsent(c.hash(), c.config())));
             List<ArchConfig> todo = unique.values().stream().filter(c -> !cache.containsKey(c.hash())).toList();
             long evalStart = System.nanoTime();
+            // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
+            spark.sparkContext().setJobDescription(String.format("sweep %s generation %d/%d: evaluate %d configs",
+                    id, g + 1, generations, todo.size()));
             List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, space.qkvDim, state.tgtVocab());
+            spark.sparkContext().setJobDescription(null);
             double evalWallS = (System.nanoTime() - evalStart) / 1e9;
             Set<String> freshHashes = new HashSet<>();
             fresh.forEach(e -> {

@@ -130,6 +130,9 @@ class PipelineTest {
         Files.writeString(dup, "ref\tsrc\ttgt\nGen 1:1\ta b\tc d\nGen 1:1\te f\tg h\n");
         assertBad(dup, "duplicate values in column 'ref'");
         assertBad(dir.resolve("missing.tsv"), "missing.tsv does not exist");
+        Path corrupt = dir.resolve("corrupt.tsv.gz"); // unreadable: gzip's name, not its content
+        Files.writeString(corrupt, "ref\tsrc\ttgt\n");
+        assertBad(corrupt, "corpus input " + corrupt + " cannot be read: ");
     }
 
     private static void assertBad(Path input, String expected) {
@@ -318,6 +321,18 @@ class PipelineTest {
         other.seed = 4;
         var e2 = assertThrows(IllegalArgumentException.class, () -> other.run(spark));
         assertTrue(e2.getMessage().contains("was started with other parameters"), e2.getMessage());
+        // a sweep for hardware whose predictor was never fitted here names the ones that were
+        Sweep elsewhere = sweep("pi");
+        elsewhere.hardwareId = "raspberry-pi-4";
+        String fitted = spark.read().parquet(root + "/latency/measurements").select("hardware_id").first().getString(0);
+        var e3 = assertThrows(IllegalArgumentException.class, () -> elsewhere.run(spark));
+        assertTrue(e3.getMessage().contains("no latency predictor for hardware id 'raspberry-pi-4'")
+                && e3.getMessage().contains("(fitted: " + fitted + ")"), e3.getMessage());
+        // a missing checkpoint
+        Sweep noCkpt = sweep("nock");
+        noCkpt.checkpoint = root + "/supernet/checkpoints/step-99999999";
+        var e4 = assertThrows(IllegalArgumentException.class, () -> noCkpt.run(spark));
+        assertTrue(e4.getMessage().contains("step-99999999 is missing"), e4.getMessage());
     }
 
     static void copy(Path from, Path to) throws Exception {
