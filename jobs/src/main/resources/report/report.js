@@ -48,6 +48,9 @@
       });
       return { name: split, type: 'scatter', symbolSize: 6, data: c.series[split] };
     });
+    // one range for both axes, so y = x is the diagonal
+    lo = Math.floor(lo * 0.95);
+    hi = Math.ceil(hi * 1.05);
     series.push({ name: 'y = x', type: 'line', symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: '#888' },
       data: [[lo, lo], [hi, hi]] });
     return {
@@ -56,36 +59,40 @@
           ', predicted ' + ms(p.value[1]) : esc(p.seriesName);
       } },
       legend: { top: 0 },
-      xAxis: { type: 'value', name: 'measured latency (ms)', nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax' },
-      yAxis: { type: 'value', name: 'predicted latency (ms)', min: 'dataMin', max: 'dataMax' },
+      xAxis: { type: 'value', name: 'measured latency (ms)', nameLocation: 'middle', nameGap: 28, min: lo, max: hi },
+      yAxis: { type: 'value', name: 'predicted latency (ms)', min: lo, max: hi },
       series: series
     };
   }
 
   // Encoder layers in the left column, decoder layers in the right, layer 1 at the bottom; box width follows the
-  // FFN dim; an edge joins each decoder layer to every encoder layer whose output it attends to.
+  // FFN dim; an arrow runs from every encoder layer whose output a decoder layer attends to, to that decoder layer.
   function arch(c, el) {
     var maxFfn = Math.max.apply(null, c.layers.map(function (l) { return l.ffnDim; }));
     var rows = Math.max.apply(null, c.layers.map(function (l) { return l.index; }));
-    el.style.height = (rows * 56 + 70) + 'px';
+    el.style.height = (rows * 48 + 40) + 'px';
     var name = function (l) { return (l.stack === 'encoder' ? 'E' : 'D') + l.index; };
     var nodes = c.layers.map(function (l) {
+      var enc = l.stack === 'encoder';
       var text = name(l) + ' · FFN ' + l.ffnDim + ' · ' + l.selfHeads + ' heads' +
         (l.crossHeads != null ? ' · cross ' + l.crossHeads + ' heads' : '');
-      return { name: name(l), x: l.stack === 'encoder' ? 0 : 1, y: rows - l.index,
-        symbol: 'rect', symbolSize: [120 + 160 * l.ffnDim / maxFfn, 34],
-        itemStyle: { color: l.stack === 'encoder' ? '#5470c6' : '#91cc75' },
-        label: { show: true, formatter: text, color: '#fff', fontSize: 11 },
+      return { name: name(l), value: [enc ? 0 : 1, l.index - 1],
+        symbol: 'rect', symbolSize: [30 + 150 * l.ffnDim / maxFfn, 26],
+        itemStyle: { color: enc ? '#5470c6' : '#91cc75' },
+        label: { show: true, position: enc ? 'left' : 'right', formatter: text, color: '#222', fontSize: 12 },
         tooltip: { formatter: esc(text + ' · embed ' + l.embedDim) } };
     });
     var links = [];
     c.layers.forEach(function (l) {
-      (l.attendsTo || []).forEach(function (e) { links.push({ source: name(l), target: 'E' + e }); });
+      (l.attendsTo || []).forEach(function (e) { links.push({ source: 'E' + e, target: name(l) }); });
     });
     return {
       tooltip: {},
-      series: [{ type: 'graph', layout: 'none', data: nodes, links: links, left: 180, right: 180, top: 30, bottom: 30,
-        lineStyle: { color: '#aaa', width: 1.5, curveness: 0.1 }, edgeSymbol: ['none', 'arrow'], edgeSymbolSize: 7 }]
+      grid: { left: 340, right: 340, top: 20, bottom: 20 },
+      xAxis: { type: 'value', min: 0, max: 1, show: false },
+      yAxis: { type: 'value', min: -0.5, max: rows - 0.5, show: false },
+      series: [{ type: 'graph', coordinateSystem: 'cartesian2d', data: nodes, links: links,
+        lineStyle: { color: '#999', width: 1.5, curveness: 0.15 }, edgeSymbol: ['none', 'arrow'], edgeSymbolSize: 8 }]
     };
   }
 
