@@ -94,6 +94,15 @@ class ReportTest {
     void aRunRootWithNothingToReportIsOneClearLine(@TempDir Path empty) {
         var e = assertThrows(IllegalArgumentException.class, () -> report(empty.toString()));
         assertTrue(e.getMessage().contains("has no sweeps/*/population"), e.getMessage());
+        java.io.PrintStream old = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(1, Hat.execute("report", "--root", empty.toString()));
+        } finally {
+            System.setErr(old);
+        }
+        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("hat report: error: " + empty + " has no sweeps"), err.toString());
     }
 
     // ---- in a real browser ----
