@@ -83,6 +83,10 @@ public final class Demo implements Job {
         sweep.validSentences = 160;
         stage(spark, sweep, seconds);
 
+        Report report = new Report(); // <root>/report/index.html
+        report.run = run;
+        stage(spark, report, seconds);
+
         StringBuilder b = new StringBuilder("demo finished; outputs under " + run.root + "\n");
         seconds.forEach((k, v) -> b.append(String.format("  %-16s %7.1f s%n", k, v)));
         LOG.info(b.toString().trim());

@@ -120,6 +120,7 @@ public final class FitPredictor implements Job {
         List<Row> metrics = new ArrayList<>();
         Map<String, Accuracy> testAccuracy = new LinkedHashMap<>();
         PipelineModel mlp = null;
+        Dataset<Row> predictions = null;
         for (Map.Entry<String, PipelineStage> r : regressors.entrySet()) {
             long t0 = System.nanoTime();
             PipelineModel model = new Pipeline().setStages(new PipelineStage[] {
@@ -129,6 +130,10 @@ public final class FitPredictor implements Job {
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (r.getKey().equals("mlp")) {
                 mlp = model;
+                // per config, for predicted-vs-measured plots in the report and notebooks
+                predictions = model.transform(data).select(org.apache.spark.sql.functions.lit(hw).as("hardware_id"),
+                        col("config_hash"), org.apache.spark.sql.functions.when(col("is_test"), "test").otherwise("train").as("split"),
+                        col("label").as("measured_latency_ms"), col("prediction").as("predicted_latency_ms"));
             }
             for (String split : List.of("train", "test")) {
                 Accuracy a = accuracy(model.transform(split.equals("test") ? test : train));
@@ -152,6 +157,7 @@ public final class FitPredictor implements Job {
         }
         fs.writeText(Fs.join(tmp, "features.json"), spec.toJson());
         spark.createDataFrame(metrics, metricsSchema()).coalesce(1).write().parquet(Fs.join(tmp, "metrics"));
+        predictions.coalesce(1).write().parquet(Fs.join(tmp, "predictions"));
         if (fs.exists(dir)) {
             fs.delete(dir);
         }

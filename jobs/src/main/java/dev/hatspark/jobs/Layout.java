@@ -12,4 +12,5 @@ public record Layout(String root) {
     public String predictor(String hardwareId) { return Fs.join(root, "latency", "predictor", hardwareId); }
     public String sweep(String id) { return Fs.join(root, "sweeps", id); }
     public String evaluations() { return Fs.join(root, "evaluations"); }
+    public String report() { return Fs.join(root, "report", "index.html"); }
 }

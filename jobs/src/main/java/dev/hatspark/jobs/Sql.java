@@ -15,7 +15,7 @@ import java.util.Map;
 
 /** sql: registers the run root's tables as temporary views and runs a Spark SQL query over them. */
 @Command(name = "sql", mixinStandardHelpOptions = true,
-        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, sweep_population, sweep_best, sweep_runs).")
+        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, subnets).")
 public final class Sql implements Job {
     @Mixin
     RunOptions run = new RunOptions();
@@ -46,23 +46,37 @@ public final class Sql implements Job {
                 registered.put(view, path);
             }
         });
-        // every sweep of the run root, one view per table kind (rows carry their sweep_id)
+        String subnets = Fs.join(layout.root(), "subnets"); // train-subnet's table, when it has run
+        if (fs.exists(subnets)) {
+            spark.read().parquet(subnets).createOrReplaceTempView("subnets");
+            registered.put("subnets", subnets);
+        }
+        // every sweep and every predictor of the run root, one view per table kind (rows carry their id)
         String sweeps = Fs.join(layout.root(), "sweeps");
         for (String table : List.of("population", "best", "runs")) {
-            Dataset<Row> all = null;
-            for (String id : fs.list(sweeps)) {
-                String path = Fs.join(sweeps, id, table);
-                if (fs.exists(path)) {
-                    Dataset<Row> one = spark.read().parquet(path);
-                    all = all == null ? one : all.unionByName(one, true);
-                }
-            }
-            if (all != null) {
-                all.createOrReplaceTempView("sweep_" + table);
-                registered.put("sweep_" + table, Fs.join(sweeps, "*", table));
-            }
+            union(spark, fs, sweeps, table, "sweep_" + table, registered);
+        }
+        String predictors = Fs.join(layout.root(), "latency", "predictor");
+        for (String table : List.of("metrics", "predictions")) {
+            union(spark, fs, predictors, table, "predictor_" + table, registered);
         }
         return registered;
+    }
+
+    /** Registers {@code view} over {@code <dir>/<every child>/<table>} when any exists. */
+    private static void union(SparkSession spark, Fs fs, String dir, String table, String view, Map<String, String> registered) {
+        Dataset<Row> all = null;
+        for (String id : fs.list(dir)) {
+            String path = Fs.join(dir, id, table);
+            if (!id.startsWith(".") && !id.contains("._") && fs.exists(path)) {
+                Dataset<Row> one = spark.read().parquet(path);
+                all = all == null ? one : all.unionByName(one, true);
+            }
+        }
+        if (all != null) {
+            all.createOrReplaceTempView(view);
+            registered.put(view, Fs.join(dir, "*", table));
+        }
     }
 
     @Override
