@@ -247,6 +247,10 @@ class S3PipelineTest {
         assertRowsEqual(s3Root, localRoot, "sweeps/s/best", "*", "budget_ms");
         assertEquals(2 * 2 * 8, spark.read().parquet(s3Root + "/sweeps/s/population").count());
         assertEquals("finished", spark.read().parquet(s3Root + "/sweeps/s/runs").first().getAs("status"));
+        // a checkpoint copied in part (S3 renames object by object) has no state.json yet and is not taken
+        fs.write(s3Root + "/supernet/checkpoints/step-00000009/model.ndlist", new byte[] {1, 2, 3});
+        assertEquals(s3Root + ckpt, new Checkpoints(fs, s3Root + "/supernet/checkpoints").latest().orElseThrow());
+        fs.delete(s3Root + "/supernet/checkpoints/step-00000009");
         // nothing half-written left visible: temporaries are hidden names, and none remain in the bucket
         assertEquals(List.of(), tempNames(s3Root), "no temporary left in the bucket");
 
