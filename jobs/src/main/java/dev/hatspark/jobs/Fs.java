@@ -36,11 +36,26 @@ public final class Fs {
     }
 
     public FileSystem fs(String path) {
+        requireNoCredentials(path);
         try {
             return new Path(path).getFileSystem(conf);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open file system of " + path, e);
         }
+    }
+
+    // scheme://user:secret@bucket/... (the secret may hold '/'); Hadoop refuses such URIs but logs them whole
+    private static final java.util.regex.Pattern CREDENTIALS =
+            java.util.regex.Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*:[^@]*@");
+
+    /** Rejects a path carrying credentials before Hadoop sees (and logs) it; the message leaves them out. */
+    public static String requireNoCredentials(String path) {
+        var m = CREDENTIALS.matcher(path);
+        if (m.find()) {
+            throw new IllegalArgumentException(m.replaceFirst("$1") + ": a path must not carry credentials"
+                    + " (user:secret@); set them as fs.s3a.* settings or in the environment");
+        }
+        return path;
     }
 
     public static String join(String root, String... parts) {
