@@ -247,6 +247,10 @@ class S3PipelineTest {
         assertRowsEqual(s3Root, localRoot, "sweeps/s/best", "*", "budget_ms");
         assertEquals(2 * 2 * 8, spark.read().parquet(s3Root + "/sweeps/s/population").count());
         assertEquals("finished", spark.read().parquet(s3Root + "/sweeps/s/runs").first().getAs("status"));
+        // the outputs are objects in the S3 server's store, as its own API sees them
+        for (String key : List.of("run/corpus/vocab/joint.bpe", "run" + ckpt + "/model.ndlist", "run/sweeps/s/best/_SUCCESS")) {
+            assertTrue(store.getBlobStore().blobExists(BUCKET, key), key);
+        }
         // a checkpoint copied in part (S3 renames object by object) has no state.json yet and is not taken
         fs.write(s3Root + "/supernet/checkpoints/step-00000009/model.ndlist", new byte[] {1, 2, 3});
         assertEquals(s3Root + ckpt, new Checkpoints(fs, s3Root + "/supernet/checkpoints").latest().orElseThrow());
