@@ -23,7 +23,9 @@ import java.util.regex.Pattern;
  * SuperTransformer checkpoints on any Hadoop path: {@code supernet/checkpoints/step-NNNNNNNN/} holding
  * {@code model.ndlist} (DJL-encoded parameters), {@code optimizer.ndlist} and {@code state.json}
  * (design space, vocabulary, metrics so far). A checkpoint directory is written under a temporary
- * name and renamed when complete, so the newest directory is always a whole one.
+ * name and renamed; its state.json is written last and marks it complete, so the newest checkpoint
+ * with a state.json is always a whole one, also on S3 where a directory rename is a copy of one
+ * object after another rather than one atomic step.
  */
 public final class Checkpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,24 +71,27 @@ public final class Checkpoints {
     }
 
     public void save(State state, SuperTransformer model, Adam adam, int keep) {
-        String tmp = Fs.join(dir, "._tmp-" + UUID.randomUUID());
-        fs.write(Fs.join(tmp, "model.ndlist"), model.parameters().encode());
-        fs.write(Fs.join(tmp, "optimizer.ndlist"), adam.state().encode());
+        String stateJson;
         try {
-            fs.writeText(Fs.join(tmp, "state.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state));
+            stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        String tmp = Fs.join(dir, "._tmp-" + UUID.randomUUID());
+        fs.write(Fs.join(tmp, "model.ndlist"), model.parameters().encode());
+        fs.write(Fs.join(tmp, "optimizer.ndlist"), adam.state().encode());
         String target = Fs.join(dir, name(state.step()));
         if (fs.exists(target)) {
             fs.delete(target);
         }
         fs.rename(tmp, target);
+        // the commit marker, written (atomically, as one file) only once the weights are in place
+        fs.writeText(Fs.join(target, "state.json"), stateJson);
         List<String> steps = new ArrayList<>();
         for (String n : fs.list(dir)) {
-            if (STEP.matcher(n).matches()) {
+            if (STEP.matcher(n).matches() && fs.exists(Fs.join(dir, n, "state.json"))) {
                 steps.add(n);
-            } else if (n.startsWith("._tmp-")) {
+            } else if (n.startsWith("._tmp-") || STEP.matcher(n).matches()) {
                 fs.delete(Fs.join(dir, n)); // left by a crashed save
             }
         }

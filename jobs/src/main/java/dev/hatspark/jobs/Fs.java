@@ -21,6 +21,12 @@ import java.util.UUID;
  * Hadoop-path I/O for every job ({@code file:}, {@code hdfs:}, {@code s3a:} alike). Writes go to a
  * temporary sibling first and are committed by rename, so a crash never leaves a half-written output
  * where a reader or a rerun would take it for a finished one.
+ *
+ * <p>On S3 (s3a) a rename is a copy and a delete per object: a file still appears whole, but a
+ * directory appears file by file. Hence appends commit one file per partition (each append appears
+ * whole), and checkpoints write their state.json last as a commit marker. Replacing a whole table
+ * ({@link #writeParquet}) is the one step that is not atomic there: a reader during the swap, or a
+ * crash in it, sees a partial table until the job runs again (reruns rewrite it).
  */
 public final class Fs {
     private final Configuration conf;
@@ -30,11 +36,26 @@ public final class Fs {
     }
 
     public FileSystem fs(String path) {
+        requireNoCredentials(path);
         try {
             return new Path(path).getFileSystem(conf);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open file system of " + path, e);
         }
+    }
+
+    // scheme://user:secret@bucket/... (the secret may hold '/'); Hadoop refuses such URIs but logs them whole
+    private static final java.util.regex.Pattern CREDENTIALS =
+            java.util.regex.Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*:[^@]*@");
+
+    /** Rejects a path carrying credentials before Hadoop sees (and logs) it; the message leaves them out. */
+    public static String requireNoCredentials(String path) {
+        var m = CREDENTIALS.matcher(path);
+        if (m.find()) {
+            throw new IllegalArgumentException(m.replaceFirst("$1") + ": a path must not carry credentials"
+                    + " (user:secret@); set them as fs.s3a.* settings or in the environment");
+        }
+        return path;
     }
 
     public static String join(String root, String... parts) {
@@ -157,21 +178,28 @@ public final class Fs {
                 Path target = new Path(path, name);
                 if (entry.isDirectory()) {
                     if (!fs.exists(target)) {
-                        fs.rename(entry.getPath(), target);
+                        move(fs, entry.getPath(), target);
                         continue;
                     }
                     for (FileStatus file : fs.listStatus(entry.getPath())) {
                         if (file.getPath().getName().endsWith(".parquet")) {
-                            fs.rename(file.getPath(), new Path(target, file.getPath().getName()));
+                            move(fs, file.getPath(), new Path(target, file.getPath().getName()));
                         }
                     }
                 } else if (name.endsWith(".parquet")) {
-                    fs.rename(entry.getPath(), target);
+                    move(fs, entry.getPath(), target);
                 }
             }
             fs.delete(new Path(tmp), true);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A rename that fails loudly: FileSystem.rename may just return false (S3A does, e.g., for a missing source). */
+    private static void move(FileSystem fs, Path from, Path to) throws IOException {
+        if (!fs.rename(from, to)) {
+            throw new IOException("rename " + from + " -> " + to + " returned false");
         }
     }
 

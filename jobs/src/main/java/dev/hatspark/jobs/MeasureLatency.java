@@ -165,7 +165,8 @@ public final class MeasureLatency implements Job {
                     .collect();
             skipped += part.size() - rows.size();
             if (!rows.isEmpty()) {
-                Dataset<Row> df = spark.createDataFrame(rows, schema());
+                // one file per chunk: the append then appears whole, also on S3 (Fs)
+                Dataset<Row> df = spark.createDataFrame(rows, schema()).coalesce(1);
                 fs.appendParquet(df, layout.latencyMeasurements(), "hardware_id");
             }
             measured += rows.size();

@@ -8,6 +8,6 @@ public final class RunOptions {
     public String root = "runs/demo";
 
     public Layout layout() {
-        return new Layout(root);
+        return new Layout(Fs.requireNoCredentials(root));
     }
 }
