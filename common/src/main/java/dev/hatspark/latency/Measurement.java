@@ -98,7 +98,7 @@ public final class Measurement implements Serializable {
         };
     }
 
-    /** A config timed with {@code protocol} on {@code device}. */
+    /** A config timed with {@code protocol} on {@code device} at {@code at} (kept to the microsecond). */
     public static Measurement timed(Device device, String space, int vocab, ArchConfig c, LatencyProtocol protocol,
                                     LatencyProtocol.Timing t, Instant at) {
         List<Object> v = new ArrayList<>(List.of(device.hardwareId(), device.cpuModel(), device.threads(),
@@ -109,7 +109,8 @@ public final class Measurement implements Serializable {
         v.addAll(List.of(t.encoder().trimmedMean(), t.decoder().trimmedMean(), t.latencyMs(),
                 Math.hypot(t.encoder().std(), t.decoder().std()), t.encoder().median(), t.decoder().median(),
                 t.encoder().p90(), t.decoder().p90(), t.encoder().std(), t.decoder().std(), protocol.runs(),
-                protocol.srcLen(), protocol.beam(), protocol.steps(), false, at));
+                protocol.srcLen(), protocol.beam(), protocol.steps(), false,
+                at.truncatedTo(java.time.temporal.ChronoUnit.MICROS))); // Parquet's timestamp precision
         return new Measurement(v.toArray());
     }
 
