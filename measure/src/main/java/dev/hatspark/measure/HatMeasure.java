@@ -151,7 +151,10 @@ public final class HatMeasure implements Callable<Integer> {
             if (left.isEmpty()) {
                 return new Result(file.toString(), device.hardwareId(), todo.size(), skipped, 0, -1);
             }
+            double ready = sinceStart();
             Measurer measurer = Measurer.of(ds, vocabSize, protocol, warmupSeconds);
+            System.out.printf("hat-measure: PyTorch loaded %.1f s after start; model built and warmed up in %.1f s%n", ready,
+                    sinceStart() - ready);
             long t0 = System.nanoTime();
             double first = -1;
             for (int i = 0; i < left.size(); i++) {
