@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -103,9 +102,5 @@ final class CsvLog implements Closeable {
     @Override
     public void close() throws IOException {
         out.close();
-    }
-
-    static List<String> expectedColumns() {
-        return List.of("hardware_id", "space", "vocab_size", "src_len", "beam", "decoder_steps", "runs");
     }
 }
