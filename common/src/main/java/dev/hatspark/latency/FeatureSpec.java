@@ -13,14 +13,21 @@ import java.util.List;
 /**
  * Which feature vector a latency predictor was fitted on, saved beside the model so that scoring
  * computes exactly the same vector: {@code hat10} (HAT's 10 aggregated features) or {@code rich}
- * (see {@link Features#rich}), which needs the design space, output vocabulary and protocol.
+ * (see {@link Features#rich}), which needs the design space, output vocabulary and protocol. The
+ * space is also what a sweep checks its supernet against; a {@code hat10} spec records it when known
+ * (null for one fitted before spaces were recorded).
  */
 public record FeatureSpec(String kind, String spaceYaml, int vocab, int srcLen, int beam, int steps)
         implements Serializable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public static FeatureSpec hat10() {
-        return new FeatureSpec("hat10", null, 0, 0, 0, 0);
+        return hat10(null);
+    }
+
+    /** HAT's 10 features of measurements taken in the space of {@code spaceYaml} (may be null: unknown). */
+    public static FeatureSpec hat10(String spaceYaml) {
+        return new FeatureSpec("hat10", spaceYaml, 0, 0, 0, 0);
     }
 
     public static FeatureSpec rich(DesignSpace s, int vocab, int srcLen, int beam, int steps) {
@@ -32,8 +39,9 @@ public record FeatureSpec(String kind, String spaceYaml, int vocab, int srcLen, 
         return kind.equals("rich");
     }
 
-    private DesignSpace space() {
-        return DesignSpace.parse(spaceYaml, "feature spec");
+    /** The design space of the measurements the predictor was fitted on; null when not recorded. */
+    public DesignSpace space() {
+        return spaceYaml == null ? null : DesignSpace.parse(spaceYaml, "feature spec");
     }
 
     public List<String> names() {

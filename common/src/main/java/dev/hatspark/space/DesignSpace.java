@@ -143,6 +143,38 @@ public final class DesignSpace implements Serializable {
         return false;
     }
 
+    /**
+     * The choices in which this space and {@code other} differ (order and name aside), each as
+     * {@code encoder.embed_dim: imported {640, 512} vs supernet {128, 192, 256}}; empty when none.
+     */
+    public List<String> differences(DesignSpace other, String label, String otherLabel) {
+        List<String> out = new ArrayList<>();
+        if (qkvDim != other.qkvDim) {
+            out.add("qkv_dim: " + label + " " + qkvDim + " vs " + otherLabel + " " + other.qkvDim);
+        }
+        String[] names = {"encoder.embed_dim", "encoder.layer_num", "encoder.ffn_embed_dim",
+                "encoder.self_attention_heads", "decoder.embed_dim", "decoder.layer_num", "decoder.ffn_embed_dim",
+                "decoder.self_attention_heads", "decoder.ende_attention_heads", "decoder.arbitrary_ende_attn"};
+        int[][] mine = choiceLists();
+        int[][] theirs = other.choiceLists();
+        for (int i = 0; i < names.length; i++) {
+            if (!Arrays.equals(Arrays.stream(mine[i]).sorted().toArray(), Arrays.stream(theirs[i]).sorted().toArray())) {
+                out.add(names[i] + ": " + label + " " + set(mine[i]) + " vs " + otherLabel + " " + set(theirs[i]));
+            }
+        }
+        return out;
+    }
+
+    private int[][] choiceLists() {
+        return new int[][] {encoderEmbedDim, encoderLayerNum, encoderFfnEmbedDim, encoderSelfAttentionHeads,
+                decoderEmbedDim, decoderLayerNum, decoderFfnEmbedDim, decoderSelfAttentionHeads,
+                decoderEndeAttentionHeads, decoderArbitraryEndeAttn};
+    }
+
+    private static String set(int[] a) {
+        return "{" + String.join(", ", Arrays.stream(a).mapToObj(Integer::toString).toList()) + "}";
+    }
+
     @Override
     public String toString() {
         return "DesignSpace(" + name + ")";

@@ -1,5 +1,9 @@
 package dev.hatspark.space;
 
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
 /**
@@ -17,6 +21,20 @@ public final class Genetics {
                 picks(s.encoderSelfAttentionHeads, el, rng), pick(s.decoderEmbedDim, rng),
                 picks(s.decoderFfnEmbedDim, dl, rng), picks(s.decoderSelfAttentionHeads, dl, rng),
                 picks(s.decoderEndeAttentionHeads, dl, rng), arbitrary(s, dl, el, rng));
+    }
+
+    /**
+     * {@code n} distinct configs sampled uniformly from {@code seed} (fewer if the space is that
+     * small): the sample of measure-latency and hat-measure alike, so a seed names the same configs
+     * on a cluster and on a device, and a larger {@code n} extends a smaller one.
+     */
+    public static List<ArchConfig> sampleDistinct(DesignSpace s, int n, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        Set<ArchConfig> configs = new LinkedHashSet<>();
+        for (long i = 0; i < 20L * n && configs.size() < n; i++) {
+            configs.add(sample(s, rng));
+        }
+        return List.copyOf(configs);
     }
 
     /** HAT's mutation: every gene (each layer's value counts as one gene) is resampled with probability {@code p}. */

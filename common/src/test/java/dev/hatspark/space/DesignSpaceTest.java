@@ -1,5 +1,6 @@
 package dev.hatspark.space;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -44,5 +45,18 @@ class DesignSpaceTest {
     private static void assertMessage(String yaml, String expected) {
         var e = assertThrows(IllegalArgumentException.class, () -> DesignSpace.parse(yaml, "t.yaml"));
         assertTrue(e.getMessage().contains(expected), e.getMessage());
+    }
+
+    @Test
+    void differencesNameEveryDifferingChoice() {
+        DesignSpace hat = DesignSpace.builtin("hat-wmt14");
+        DesignSpace demo = DesignSpace.builtin("demo");
+        assertEquals(List.of(), hat.differences(DesignSpace.parse(hat.yaml().replace("[640, 512]", "[512, 640]")
+                .replace("name: hat-wmt14", "name: other"), "x"), "a", "b"), "order and name do not matter");
+        List<String> d = hat.differences(demo, "imported", "supernet");
+        assertEquals("qkv_dim: imported 512 vs supernet 128", d.get(0));
+        assertEquals("encoder.embed_dim: imported {640, 512} vs supernet {128, 192, 256}", d.get(1));
+        assertTrue(d.contains("decoder.layer_num: imported {1, 2, 3, 4, 5, 6} vs supernet {1, 2, 3, 4}"), d.toString());
+        assertFalse(d.stream().anyMatch(x -> x.startsWith("decoder.arbitrary_ende_attn")), "both {1, 2, 3}: " + d);
     }
 }

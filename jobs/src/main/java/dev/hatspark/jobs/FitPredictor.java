@@ -3,11 +3,13 @@ package dev.hatspark.jobs;
 import dev.hatspark.jobs.ml.MlpRegressor;
 import dev.hatspark.latency.Accuracy;
 import dev.hatspark.latency.FeatureSpec;
+import dev.hatspark.latency.Features;
 import dev.hatspark.space.DesignSpace;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.regression.GBTRegressor;
 import org.apache.spark.ml.regression.LinearRegression;
 import org.apache.spark.sql.Dataset;
@@ -53,6 +55,9 @@ public final class FitPredictor implements Job {
 
     // HAT's MLP is 3x400 (--hidden 400,400,400); on a few thousand noisy measurements it overfits
     // (21 % RMSE on HAT's own Xeon data vs 6 % for this default, see bench-predictor)
+    @Option(names = "--split-seed", description = "Seed of the train/test split's hash (another seed, another split); default: unseeded")
+    Integer splitSeed;
+
     @Option(names = "--hidden", split = ",", description = "Hidden layer widths. Default: 32")
     int[] hidden = {32};
 
@@ -101,11 +106,18 @@ public final class FitPredictor implements Job {
             throw new IllegalArgumentException("hardware id '" + hw + "' has " + rows.count()
                     + " measurements; a predictor needs at least 10");
         }
-        FeatureSpec spec = featureSpec(fs, layout, rows);
-        Dataset<Row> data = LatencyPredictor.withFeatures(spark, rows, spec)
+        FeatureSpec spec = featureSpec(fs, layout, hw, rows);
+        String note = spec.isRich() ? null : rows.where("hat10_only").isEmpty() ? "hat10 features by request"
+                : "rows imported with only HAT's 10 features: fitted on those";
+        // HAT's 10 are columns of every row; the rich vector needs the whole config
+        Dataset<Row> withFeatures = spec.isRich() ? LatencyPredictor.withFeatures(spark, rows, spec)
+                : new VectorAssembler().setInputCols(Features.HAT10.toArray(String[]::new))
+                .setOutputCol(LatencyPredictor.FEATURES).transform(rows);
+        String splitHash = splitSeed == null ? "hash(config_hash)" : "hash(config_hash, " + splitSeed + ")";
+        Dataset<Row> data = withFeatures
                 .withColumn("label", col("latency_ms"))
                 .withColumn("is_test", org.apache.spark.sql.functions.expr(
-                        "pmod(hash(config_hash), 1000) < " + Math.round(testFraction * 1000)))
+                        "pmod(" + splitHash + ", 1000) < " + Math.round(testFraction * 1000)))
                 .select("config_hash", LatencyPredictor.FEATURES, "label", "is_test").cache();
         Dataset<Row> train = data.where("not is_test");
         Dataset<Row> test = data.where("is_test");
@@ -138,7 +150,7 @@ public final class FitPredictor implements Job {
             for (String split : List.of("train", "test")) {
                 Accuracy a = accuracy(model.transform(split.equals("test") ? test : train));
                 metrics.add(RowFactory.create(r.getKey(), split, a.rmseMs(), a.rmseRel(), a.mapd(), a.r2(),
-                        a.kendallTau(), a.n(), spec.kind(), hw));
+                        a.kendallTau(), a.n(), spec.kind(), hw, note));
                 if (split.equals("test")) {
                     testAccuracy.put(r.getKey(), a);
                 }
@@ -176,14 +188,19 @@ public final class FitPredictor implements Job {
         return ((GBTRegressor) s).setFeaturesCol("scaled");
     }
 
-    private FeatureSpec featureSpec(Fs fs, Layout layout, Dataset<Row> rows) {
+    private FeatureSpec featureSpec(Fs fs, Layout layout, String hw, Dataset<Row> rows) {
         boolean hatOnly = !rows.where("hat10_only").isEmpty();
         String kind = features != null ? features : hatOnly ? "hat10" : "rich";
+        // the space of the data: recorded by import-latency, else the one the rows name
+        ImportLatency.Meta meta = ImportLatency.readMeta(fs, layout, hw);
+        Row first = rows.select("space", "vocab_size", "src_len", "beam", "decoder_steps").distinct().first();
         if (kind.equals("hat10")) {
             if (hatOnly) {
-                LOG.info("fit-predictor: rows carry only HAT's 10 features: fitting on those");
+                LOG.info("fit-predictor: rows of '{}' carry only HAT's 10 features: fitting on those", hw);
             }
-            return FeatureSpec.hat10();
+            DesignSpace space = meta != null ? DesignSpace.parse(meta.spaceYaml(), layout.latencyImport(hw))
+                    : knownSpace(fs, layout, first.getString(0));
+            return FeatureSpec.hat10(space == null ? null : space.yaml());
         }
         if (!kind.equals("rich")) {
             throw new IllegalArgumentException("--features must be rich or hat10, got '" + kind + "'");
@@ -191,8 +208,8 @@ public final class FitPredictor implements Job {
         if (hatOnly) {
             throw new IllegalArgumentException("--features rich needs whole configs, but these measurements only have HAT's 10 features");
         }
-        Row first = rows.select("space", "vocab_size", "src_len", "beam", "decoder_steps").distinct().first();
-        DesignSpace space = spaceNamed(fs, layout, first.getString(0));
+        DesignSpace space = meta != null ? DesignSpace.parse(meta.spaceYaml(), layout.latencyImport(hw))
+                : spaceNamed(fs, layout, first.getString(0));
         return FeatureSpec.rich(space, first.getInt(1), first.getInt(2), first.getInt(3), first.getInt(4));
     }
 
@@ -206,6 +223,15 @@ public final class FitPredictor implements Job {
             }
         }
         return DesignSpace.builtin(name);
+    }
+
+    /** {@link #spaceNamed}, or null when the name is neither the supernet's nor built in. */
+    private static DesignSpace knownSpace(Fs fs, Layout layout, String name) {
+        try {
+            return spaceNamed(fs, layout, name);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private static Accuracy accuracy(Dataset<Row> predicted) {
@@ -226,7 +252,8 @@ public final class FitPredictor implements Job {
                 .add("kendall_tau", DataTypes.DoubleType, true)
                 .add("n", DataTypes.LongType, false)
                 .add("features", DataTypes.StringType, false)
-                .add("hardware_id", DataTypes.StringType, false);
+                .add("hardware_id", DataTypes.StringType, false)
+                .add("note", DataTypes.StringType, true);
     }
 
     private static String fmt(double v) {

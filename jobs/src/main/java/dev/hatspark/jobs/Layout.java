@@ -9,6 +9,7 @@ public record Layout(String root) {
     public String checkpoints() { return Fs.join(root, "supernet", "checkpoints"); }
     public String supernetMetrics() { return Fs.join(root, "supernet", "metrics"); }
     public String latencyMeasurements() { return Fs.join(root, "latency", "measurements"); }
+    public String latencyImport(String hardwareId) { return Fs.join(root, "latency", "imports", hardwareId + ".json"); }
     public String predictor(String hardwareId) { return Fs.join(root, "latency", "predictor", hardwareId); }
     public String sweep(String id) { return Fs.join(root, "sweeps", id); }
     public String evaluations() { return Fs.join(root, "evaluations"); }

@@ -1,9 +1,9 @@
 package dev.hatspark.jobs;
 
-import ai.djl.ndarray.NDManager;
-import dev.hatspark.latency.Features;
+import dev.hatspark.latency.Device;
 import dev.hatspark.latency.LatencyProtocol;
-import dev.hatspark.model.SuperTransformer;
+import dev.hatspark.latency.Measurement;
+import dev.hatspark.latency.Measurer;
 import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
@@ -28,12 +28,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * measure-latency: times sampled SubTransformers with real DJL inference on the executors' CPUs
@@ -99,37 +96,30 @@ public final class MeasureLatency implements Job {
     public record Result(int sampled, int skipped, long measured, String table) {
     }
 
+    /** The Spark schema of {@link Measurement#COLUMNS}. */
     static StructType schema() {
-        StructType s = new StructType()
-                .add("hardware_id", DataTypes.StringType, false)
-                .add("cpu_model", DataTypes.StringType, false)
-                .add("threads", DataTypes.IntegerType, false)
-                .add("os_arch", DataTypes.StringType, false)
-                .add("djl_version", DataTypes.StringType, false)
-                .add("pytorch_version", DataTypes.StringType, false)
-                .add("space", DataTypes.StringType, false)
-                .add("vocab_size", DataTypes.IntegerType, false)
-                .add("config_hash", DataTypes.StringType, false)
-                .add("config_json", DataTypes.StringType, false);
-        for (String f : Features.HAT10) {
-            s = s.add(f, DataTypes.DoubleType, false);
+        StructType s = new StructType();
+        for (Measurement.Column c : Measurement.COLUMNS) {
+            s = s.add(c.name(), switch (c.type()) {
+                case STRING -> DataTypes.StringType;
+                case INT -> DataTypes.IntegerType;
+                case DOUBLE -> DataTypes.DoubleType;
+                case BOOLEAN -> DataTypes.BooleanType;
+                case TIMESTAMP -> DataTypes.TimestampType;
+            }, c.nullable());
         }
-        return s.add("encoder_ms", DataTypes.DoubleType, false)
-                .add("decoder_ms", DataTypes.DoubleType, false)
-                .add("latency_ms", DataTypes.DoubleType, false)
-                .add("std_ms", DataTypes.DoubleType, false)
-                .add("encoder_median_ms", DataTypes.DoubleType, false)
-                .add("decoder_median_ms", DataTypes.DoubleType, false)
-                .add("encoder_p90_ms", DataTypes.DoubleType, false)
-                .add("decoder_p90_ms", DataTypes.DoubleType, false)
-                .add("encoder_std_ms", DataTypes.DoubleType, false)
-                .add("decoder_std_ms", DataTypes.DoubleType, false)
-                .add("runs", DataTypes.IntegerType, false)
-                .add("src_len", DataTypes.IntegerType, false)
-                .add("beam", DataTypes.IntegerType, false)
-                .add("decoder_steps", DataTypes.IntegerType, false)
-                .add("hat10_only", DataTypes.BooleanType, false)
-                .add("measured_at", DataTypes.TimestampType, false);
+        return s;
+    }
+
+    /** A measurement as a Spark row of {@link #schema()}. */
+    static Row row(Measurement m) {
+        Object[] v = m.values();
+        for (int i = 0; i < v.length; i++) {
+            if (v[i] instanceof Instant t) {
+                v[i] = Timestamp.from(t);
+            }
+        }
+        return RowFactory.create(v);
     }
 
     @Override
@@ -143,11 +133,7 @@ public final class MeasureLatency implements Job {
         if (samples < 1 || chunk < 1) {
             throw new IllegalArgumentException("--samples and --chunk must be at least 1");
         }
-        SplittableRandom rng = new SplittableRandom(seed);
-        Set<ArchConfig> configs = new LinkedHashSet<>();
-        for (int i = 0; i < samples * 20 && configs.size() < samples; i++) {
-            configs.add(Genetics.sample(ds, rng));
-        }
+        List<ArchConfig> configs = Genetics.sampleDistinct(ds, samples, seed);
         Map<String, Set<String>> done = measured(spark, fs, layout);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Map<String, Set<String>>> doneB = jsc.broadcast(done);
@@ -200,48 +186,23 @@ public final class MeasureLatency implements Job {
         return done;
     }
 
-    private static final Map<String, SuperTransformer> MODELS = new ConcurrentHashMap<>();
-    private static final NDManager ROOT = NDManager.newBaseManager();
-    private static final long WARMUP_SECONDS = Long.getLong("hat.latency.warmupSeconds", 5);
+    private static final double WARMUP_SECONDS = Double.parseDouble(System.getProperty("hat.latency.warmupSeconds", "5"));
 
     /** Runs in a task: one timing at a time on this task's cores. */
     private static java.util.Iterator<Row> timeAll(java.util.Iterator<String> it, String yaml, int vocab,
                                                    LatencyProtocol protocol, int threads,
                                                    Map<String, Set<String>> done) {
         Torch.threads(threads > 0 ? threads : Hardware.taskCpus(), 1);
-        Hardware hw = Hardware.detect();
-        Set<String> skip = done.getOrDefault(hw.hardwareId(), Set.of());
-        DesignSpace ds = DesignSpace.parse(yaml, "design space");
-        // weights are random: latency does not depend on their values
-        SuperTransformer model = MODELS.computeIfAbsent(yaml.hashCode() + ":" + vocab, k -> {
-            SuperTransformer m = SuperTransformer.create(ds, vocab, vocab, 0, ROOT);
-            // warm the JIT and PyTorch's allocator once per executor JVM, or the first configs of a
-            // fresh executor would time slower than the rest
-            long until = System.nanoTime() + WARMUP_SECONDS * 1_000_000_000L;
-            for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
-                protocol.measure(m, i % 2 == 0 ? ds.largest() : ds.smallest(), i);
-            }
-            return m;
-        });
+        Device device = Device.detect();
+        Set<String> skip = done.getOrDefault(device.hardwareId(), Set.of());
+        Measurer measurer = Measurer.of(DesignSpace.parse(yaml, "design space"), vocab, protocol, WARMUP_SECONDS);
         List<Row> out = new ArrayList<>();
         while (it.hasNext()) {
             ArchConfig c = ArchConfig.fromJson(it.next());
-            if (skip.contains(c.hash())) {
-                continue;
+            if (!skip.contains(c.hash())) {
+                out.add(row(measurer.measure(c, device)));
             }
-            LatencyProtocol.Timing t = protocol.measure(model, c, c.hash().hashCode());
-            List<Object> v = new ArrayList<>(List.of(hw.hardwareId(), hw.cpuModel(), hw.threads(), hw.osArch(),
-                    hw.djlVersion(), hw.pytorchVersion(), ds.name, vocab, c.hash(), c.toJson()));
-            for (double f : Features.hat10(c)) {
-                v.add(f);
-            }
-            v.addAll(List.of(t.encoder().trimmedMean(), t.decoder().trimmedMean(), t.latencyMs(),
-                    Math.hypot(t.encoder().std(), t.decoder().std()), t.encoder().median(), t.decoder().median(),
-                    t.encoder().p90(), t.decoder().p90(), t.encoder().std(), t.decoder().std(), protocol.runs(),
-                    protocol.srcLen(), protocol.beam(), protocol.steps(), false, Timestamp.from(Instant.now())));
-            out.add(RowFactory.create(v.toArray()));
         }
         return out.iterator();
     }
-
 }

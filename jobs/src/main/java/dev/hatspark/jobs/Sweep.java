@@ -116,10 +116,7 @@ public final class Sweep implements Job {
         DesignSpace space = state.space(ckpt);
         String hw = hardwareId != null ? hardwareId : onlyPredictor(fs, layout);
         LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hw);
-        if (predictor.spec().isRich() && !predictor.spec().spaceYaml().equals(space.yaml())) {
-            throw new IllegalArgumentException("the predictor for hardware id '" + hw + "' was fitted on another design space"
-                    + " than the supernet's ('" + space.name + "'): fit it on measurements of this space");
-        }
+        checkSpace(fs, layout, hw, predictor, space);
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
         Evolution evo = new Evolution(space, params, predictor::predictMs);
         double[] bs = Arrays.stream(budgets).sorted().distinct().toArray();
@@ -199,6 +196,24 @@ public final class Sweep implements Job {
         current.forEach((b, list) -> list.stream().filter(c -> c.predictedMs() <= budget)
                 .forEach(c -> pool.putIfAbsent(c.hash(), c)));
         return new ArrayList<>(pool.values());
+    }
+
+    /**
+     * The predictor must have been fitted on latencies of the supernet's design space (imported data
+     * too: HAT's files are of HAT's space); otherwise stop, naming every differing choice.
+     */
+    static void checkSpace(Fs fs, Layout layout, String hw, LatencyPredictor predictor, DesignSpace supernet) {
+        DesignSpace measured = predictor.spec().space();
+        if (measured == null) {
+            return;
+        }
+        String label = fs.exists(layout.latencyImport(hw)) ? "imported" : "measured";
+        List<String> diff = measured.differences(supernet, label, "supernet");
+        if (!diff.isEmpty()) {
+            throw new IllegalArgumentException("the latency predictor of hardware id '" + hw + "' was fitted on latencies of design space '"
+                    + measured.name + "', the supernet's is '" + supernet.name + "'; they differ in " + String.join("; ", diff)
+                    + ": measure or import latencies of the supernet's space");
+        }
     }
 
     private static String onlyPredictor(Fs fs, Layout layout) {

@@ -335,6 +335,47 @@ class PipelineTest {
         assertTrue(e4.getMessage().contains("step-99999999 is missing"), e4.getMessage());
     }
 
+    /** An edge device's latencies in HAT's format, imported: its predictor gates the sweep, the supernet evaluates. */
+    @Test
+    @Order(11)
+    void sweepTargetsAnImportedHardwareId() throws Exception {
+        String edge = dir.resolve("edge").toString();
+        copy(Path.of(root, "corpus"), Path.of(edge, "corpus"));
+        copy(Path.of(root, "supernet"), Path.of(edge, "supernet"));
+        var tiny = dev.hatspark.space.DesignSpace.parse(TINY_SPACE, "tiny");
+        Path csv = dir.resolve("edge-hat.csv");
+        Files.writeString(csv, ImportLatencyTest.hatFormat(tiny, 200, 2));
+        ImportLatencyTest.importer(edge, "edge-device", csv.toString(), "--space", space).run(spark);
+        FitPredictor f = new FitPredictor();
+        f.run.root = edge;
+        f.hardwareId = "edge-device";
+        f.hidden = new int[] {16, 16};
+        f.maxIter = 50;
+        f.gbtIter = 5;
+        assertEquals("hat10", ((FitPredictor.Result) f.run(spark)).features());
+        LatencyPredictor p = LatencyPredictor.load(spark, new Layout(edge), "edge-device");
+        var rng = new java.util.SplittableRandom(4);
+        double[] pred = java.util.stream.IntStream.range(0, 101)
+                .mapToDouble(i -> p.predictMs(dev.hatspark.space.Genetics.sample(tiny, rng))).sorted().toArray();
+        Sweep s = sweep("edge");
+        s.run.root = edge;
+        s.hardwareId = "edge-device";
+        s.budgets = new double[] {pred[50]};
+        s.generations = 2;
+        s.run(spark);
+        List<Row> pop = spark.read().parquet(edge + "/sweeps/edge/population").collectAsList();
+        assertEquals(2 * 12, pop.size());
+        for (Row r : pop) {
+            double predicted = r.getAs("predicted_latency_ms");
+            assertEquals(p.predictMs(dev.hatspark.space.ArchConfig.fromJson(r.getAs("config_json"))), predicted, 1e-9,
+                    "gated by the imported hardware id's predictor");
+            assertTrue(predicted <= pred[50]);
+            assertTrue(r.<Double>getAs("val_loss") > 0, "evaluated with the supernet's weights");
+        }
+        assertTrue(spark.read().parquet(edge + "/sweeps/edge/runs").first().<String>getAs("parameters")
+                .contains("\"hardware_id\":\"edge-device\""));
+    }
+
     static void copy(Path from, Path to) throws Exception {
         try (var walk = Files.walk(from)) {
             for (Path p : walk.toList()) {

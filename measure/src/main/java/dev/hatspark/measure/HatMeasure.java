@@ -1,0 +1,223 @@
+package dev.hatspark.measure;
+
+import dev.hatspark.latency.Device;
+import dev.hatspark.latency.LatencyProtocol;
+import dev.hatspark.latency.Measurement;
+import dev.hatspark.latency.Measurer;
+import dev.hatspark.model.Torch;
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.space.Genetics;
+import dev.hatspark.util.Progress;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * hat-measure: measure-latency for a device that runs no Spark (a Raspberry Pi, a phone-class
+ * board, a laptop). Samples configs of a design space (or reads a list), times each with the same
+ * {@link Measurer} as measure-latency's tasks and appends the rows to a CSV of the
+ * {@code latency/measurements} columns, which import-latency then files under a hardware id. An
+ * interrupted run resumes from its CSV without measuring again what it finished.
+ */
+@Command(name = "hat-measure", mixinStandardHelpOptions = true, version = "hat-measure 0.1.0",
+        description = "Time SubTransformers on this device with HAT's latency protocol into a CSV for import-latency.")
+public final class HatMeasure implements Callable<Integer> {
+
+    @Option(names = "--space", description = "Design space: built-in name (demo, hat-wmt14) or YAML file. Default: ${DEFAULT-VALUE}")
+    String space = "demo";
+
+    @Option(names = "--configs", description = "File of configs to time, one JSON per line (instead of sampling)")
+    Path configs;
+
+    @Option(names = "--samples", description = "Configs to sample. Default: ${DEFAULT-VALUE}")
+    int samples = 2000;
+
+    @Option(names = "--seed", description = "Sampling seed (the same seed samples the same configs as measure-latency). Default: ${DEFAULT-VALUE}")
+    long seed = 1;
+
+    @Option(names = "--out", description = "CSV to append to (resumed when it exists). Default: hat-latency-<hardware id>.csv")
+    Path out;
+
+    @Option(names = "--vocab-size", description = "Output vocabulary of the timed model (the corpus' target vocabulary). Default: ${DEFAULT-VALUE}")
+    int vocabSize = 8000;
+
+    @Option(names = "--src-len", description = "Default: ${DEFAULT-VALUE}")
+    int srcLen = 30;
+
+    @Option(names = "--beam", description = "Default: ${DEFAULT-VALUE}")
+    int beam = 5;
+
+    @Option(names = "--decoder-steps", description = "Default: ${DEFAULT-VALUE}")
+    int steps = 30;
+
+    @Option(names = "--warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
+    int warmup = 5;
+
+    @Option(names = "--runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
+    int runs = 20;
+
+    @Option(names = "--trim", description = "Share of fastest and of slowest runs dropped. Default: ${DEFAULT-VALUE}")
+    double trim = 0.1;
+
+    @Option(names = "--threads", description = "PyTorch threads (0 = all cores of this device); part of the hardware id. Default: ${DEFAULT-VALUE}")
+    int threads = 0;
+
+    @Option(names = "--warmup-seconds", description = "JIT and allocator warm-up before the first timing. Default: ${DEFAULT-VALUE}")
+    double warmupSeconds = 5;
+
+    /** What a run did; the CLI prints it. */
+    public record Result(String file, String hardwareId, int configs, int skipped, int measured, double firstConfigSeconds) {
+        @Override
+        public String toString() {
+            return String.format("%d configs, %d measured, %d already in %s (hardware id %s)%s", configs, measured,
+                    skipped, file, hardwareId, firstConfigSeconds < 0 ? ""
+                            : String.format(", first config measured %.1f s after start", firstConfigSeconds));
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI; bad input ends with one line naming what was wrong, exit code 1. */
+    public static int execute(String... args) {
+        // the natives come from this jar: DJL must never download, and must not close resources from finalizers
+        System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        System.setProperty("ai.djl.disable_close_resource_on_finalize",
+                System.getProperty("ai.djl.disable_close_resource_on_finalize", "true"));
+        CommandLine cli = new CommandLine(new HatMeasure()).setOverwrittenOptionsAllowed(true);
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof IllegalArgumentException bad) {
+                    System.err.println("hat-measure: error: " + bad.getMessage());
+                    return 1;
+                }
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        System.out.println("hat-measure done: " + run());
+        return 0;
+    }
+
+    /** Measures every config not yet in the CSV. */
+    public Result run() throws IOException {
+        DesignSpace ds = loadSpace(space);
+        LatencyProtocol protocol = new LatencyProtocol(srcLen, beam, steps, warmup, runs, trim);
+        if (vocabSize < 4) {
+            throw new IllegalArgumentException("--vocab-size must be at least 4, got " + vocabSize);
+        }
+        List<ArchConfig> todo = configs != null ? readConfigs(configs, ds) : sample(ds);
+        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 1);
+        Device device = Device.detect();
+        Path file = out != null ? out : Path.of("hat-latency-" + device.hardwareId() + ".csv");
+        Map<String, Object> expect = new LinkedHashMap<>();
+        expect.put("hardware_id", device.hardwareId());
+        expect.put("space", ds.name);
+        expect.put("vocab_size", vocabSize);
+        expect.put("src_len", srcLen);
+        expect.put("beam", beam);
+        expect.put("decoder_steps", steps);
+        expect.put("runs", runs);
+        try (CsvLog log = CsvLog.open(file, expect)) {
+            if (log.tornLineDropped()) {
+                System.out.println("hat-measure: dropped the torn last line of " + file + " (an interrupted write)");
+            }
+            Set<String> done = log.done();
+            List<ArchConfig> left = todo.stream().filter(c -> !done.contains(c.hash())).toList();
+            int skipped = todo.size() - left.size();
+            System.out.printf("hat-measure: %s (%s, %d PyTorch threads), space %s: %d configs, %d already in %s%n",
+                    device.hardwareId(), device.cpuModel(), device.threads(), ds.name, todo.size(), skipped, file);
+            if (left.isEmpty()) {
+                return new Result(file.toString(), device.hardwareId(), todo.size(), skipped, 0, -1);
+            }
+            double ready = sinceStart();
+            Measurer measurer = Measurer.of(ds, vocabSize, protocol, warmupSeconds);
+            System.out.printf("hat-measure: PyTorch loaded %.1f s after start; model built and warmed up in %.1f s%n", ready,
+                    sinceStart() - ready);
+            long t0 = System.nanoTime();
+            double first = -1;
+            for (int i = 0; i < left.size(); i++) {
+                Measurement m = measurer.measure(left.get(i), device);
+                log.append(m);
+                if (first < 0) {
+                    first = sinceStart();
+                }
+                double perConfig = (System.nanoTime() - t0) / 1e9 / (i + 1);
+                System.out.printf("hat-measure: %d/%d configs (%.1f ms), ETA %s%n", skipped + i + 1, todo.size(),
+                        m.latencyMs(), Progress.eta(perConfig * (left.size() - i - 1)));
+            }
+            return new Result(file.toString(), device.hardwareId(), todo.size(), skipped, left.size(), first);
+        }
+    }
+
+    private List<ArchConfig> sample(DesignSpace ds) {
+        if (samples < 1) {
+            throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
+        }
+        return Genetics.sampleDistinct(ds, samples, seed);
+    }
+
+    /** Seconds since this JVM started: start-up, model build and warm-up included. */
+    private static double sinceStart() {
+        return ProcessHandle.current().info().startInstant()
+                .map(s -> Duration.between(s, Instant.now()).toMillis() / 1e3).orElse(-1.0);
+    }
+
+    static DesignSpace loadSpace(String nameOrPath) throws IOException {
+        Path p = Path.of(nameOrPath);
+        if (nameOrPath.endsWith(".yaml") || nameOrPath.endsWith(".yml") || Files.exists(p)) {
+            if (!Files.exists(p)) {
+                throw new IllegalArgumentException("--space: no such file " + nameOrPath);
+            }
+            try (InputStream in = Files.newInputStream(p)) {
+                return DesignSpace.load(in, nameOrPath);
+            }
+        }
+        return DesignSpace.builtin(nameOrPath);
+    }
+
+    /** One config JSON per line; blank lines and # comments skipped; each checked against the space. */
+    static List<ArchConfig> readConfigs(Path file, DesignSpace ds) throws IOException {
+        if (!Files.exists(file)) {
+            throw new IllegalArgumentException("--configs: no such file " + file);
+        }
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        Set<ArchConfig> out = new LinkedHashSet<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String l = lines.get(i).trim();
+            if (l.isEmpty() || l.startsWith("#")) {
+                continue;
+            }
+            try {
+                out.add(ArchConfig.fromJson(l).validate(ds));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ":" + (i + 1) + ": " + e.getMessage());
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException(file + ": no configs");
+        }
+        return new ArrayList<>(out);
+    }
+}
