@@ -95,6 +95,10 @@ class S3PipelineTest {
         sparkProp("spark.hadoop.fs.s3a.secret.key", SECRET);
         sparkProp("spark.logConf", "true"); // the whole SparkConf goes to the log: its redaction is checked too
         System.setProperty("hat.spark.master", "local[2]");
+        // a session left by an earlier test class of this JVM would not see the settings above: start afresh
+        SparkSession.getDefaultSession().foreach(s -> { s.stop(); return null; });
+        SparkSession.clearActiveSession();
+        SparkSession.clearDefaultSession();
         spark = Spark.session("s3-test");
     }
 
