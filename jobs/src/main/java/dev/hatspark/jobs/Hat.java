@@ -9,7 +9,8 @@ import java.util.concurrent.Callable;
 /** Entry point: {@code hat <job> [options]}, the same under submit/hat, spark-submit, YARN or EMR. */
 @Command(name = "hat", mixinStandardHelpOptions = true, version = "hat-spark 0.1.0",
         description = "HAT (Hardware-Aware Transformers) architecture search on Spark.",
-        subcommands = {PrepareCorpus.class, TrainSupernet.class, EvalSubnet.class, MeasureLatency.class, FitPredictor.class, Sweep.class, Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class})
+        subcommands = {PrepareCorpus.class, TrainSupernet.class, EvalSubnet.class, MeasureLatency.class, FitPredictor.class, Sweep.class, Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class,
+                TrainSubnet.class, Evaluate.class, ValidateSupernet.class})
 public final class Hat implements Callable<Integer> {
 
     @Override

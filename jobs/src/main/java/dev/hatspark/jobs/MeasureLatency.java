@@ -203,6 +203,18 @@ public final class MeasureLatency implements Job {
     private static final NDManager ROOT = NDManager.newBaseManager();
     private static final long WARMUP_SECONDS = Long.getLong("hat.latency.warmupSeconds", 5);
 
+    /**
+     * Warms the JIT and PyTorch's allocator (once per executor JVM is enough), or the first configs of
+     * a fresh executor would time slower than the rest.
+     */
+    static void warm(SuperTransformer m, LatencyProtocol protocol) {
+        DesignSpace ds = m.space();
+        long until = System.nanoTime() + WARMUP_SECONDS * 1_000_000_000L;
+        for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
+            protocol.measure(m, i % 2 == 0 ? ds.largest() : ds.smallest(), i);
+        }
+    }
+
     /** Runs in a task: one timing at a time on this task's cores. */
     private static java.util.Iterator<Row> timeAll(java.util.Iterator<String> it, String yaml, int vocab,
                                                    LatencyProtocol protocol, int threads,
@@ -214,12 +226,7 @@ public final class MeasureLatency implements Job {
         // weights are random: latency does not depend on their values
         SuperTransformer model = MODELS.computeIfAbsent(yaml.hashCode() + ":" + vocab, k -> {
             SuperTransformer m = SuperTransformer.create(ds, vocab, vocab, 0, ROOT);
-            // warm the JIT and PyTorch's allocator once per executor JVM, or the first configs of a
-            // fresh executor would time slower than the rest
-            long until = System.nanoTime() + WARMUP_SECONDS * 1_000_000_000L;
-            for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
-                protocol.measure(m, i % 2 == 0 ? ds.largest() : ds.smallest(), i);
-            }
+            warm(m, protocol);
             return m;
         });
         List<Row> out = new ArrayList<>();
