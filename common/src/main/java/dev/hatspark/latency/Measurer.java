@@ -38,13 +38,19 @@ public final class Measurer {
     public static Measurer of(DesignSpace space, int vocab, LatencyProtocol protocol, double warmupSeconds) {
         SuperTransformer model = MODELS.computeIfAbsent(space.yaml().hashCode() + ":" + vocab, k -> {
             SuperTransformer m = SuperTransformer.create(space, vocab, vocab, 0, ROOT);
-            long until = System.nanoTime() + (long) (warmupSeconds * 1e9);
-            for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
-                protocol.measure(m, i % 2 == 0 ? space.largest() : space.smallest(), i);
-            }
+            warm(m, protocol, warmupSeconds);
             return m;
         });
         return new Measurer(space, vocab, protocol, model);
+    }
+
+    /** Times the largest and smallest configs of {@code m}'s space for at least {@code seconds} (3 runs at least). */
+    public static void warm(SuperTransformer m, LatencyProtocol protocol, double seconds) {
+        DesignSpace ds = m.space();
+        long until = System.nanoTime() + (long) (seconds * 1e9);
+        for (int i = 0; i < 3 || System.nanoTime() < until; i++) {
+            protocol.measure(m, i % 2 == 0 ? ds.largest() : ds.smallest(), i);
+        }
     }
 
     /** Times one config with the protocol (source tokens seeded by its hash) on {@code device}. */

@@ -33,8 +33,19 @@ public final class Adam implements AutoCloseable {
         return new Adam(0.9f, 0.98f, 1e-8f, parent);
     }
 
-    /** One update of every parameter that has a gradient; gradients are zeroed afterwards. */
+    /**
+     * One update of every parameter that has a gradient; gradients are zeroed afterwards. Autograd is
+     * off meanwhile: grad mode is per thread and on by default in threads other than the engine's
+     * (Spark task threads), where an in-place update of a parameter would be refused.
+     */
     public void step(Map<String, NDArray> params, float lr) {
+        Grad.disabled(() -> {
+            update(params, lr);
+            return null;
+        });
+    }
+
+    private void update(Map<String, NDArray> params, float lr) {
         try (NDScope ignored = new NDScope()) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {
                 NDArray p = e.getValue();

@@ -121,6 +121,33 @@ public final class SuperTransformer implements AutoCloseable {
         return params.values().stream().mapToLong(p -> p.getShape().size()).sum();
     }
 
+    /**
+     * Parameters SubTransformer {@code c} reads (the front slices of the shared tensors): its model size.
+     * A joint vocabulary's one embedding matrix counts once, at the wider of the two embedding dims.
+     */
+    public long parameterCount(ArchConfig c) {
+        long e = c.encoderEmbedDim();
+        long d = c.decoderEmbedDim();
+        long q = space.qkvDim;
+        long n = sharedEmbedding ? tgtVocab * Math.max(e, d) : srcVocab * e + tgtVocab * d;
+        for (int i = 0; i < c.encoderLayerNum(); i++) {
+            n += attentionParams(e, e, q) + ffnParams(e, c.encoderFfnEmbedDim(i)) + 2 * 2 * e;
+        }
+        n += 2 * e;
+        for (int i = 0; i < c.decoderLayerNum(); i++) {
+            n += attentionParams(d, d, q) + attentionParams(d, e, q) + ffnParams(d, c.decoderFfnEmbedDim(i)) + 3 * 2 * d;
+        }
+        return n + 2 * d;
+    }
+
+    private static long attentionParams(long dq, long dkv, long q) {
+        return (q * dq + q) + 2 * (q * dkv + q) + (dq * q + dq);
+    }
+
+    private static long ffnParams(long d, long f) {
+        return (f * d + f) + (d * f + d);
+    }
+
     private Map<String, Shape> shapes() {
         Map<String, Shape> s = new LinkedHashMap<>();
         int e = space.maxEncoderEmbed();

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
 import dev.hatspark.util.Progress;
 import org.slf4j.Logger;
@@ -17,10 +18,12 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * HAT's SuperTransformer training: each update trains one uniformly sampled SubTransformer on one
- * token-budget batch, Adam with warm-up then inverse-sqrt decay, label-smoothed cross-entropy.
- * Everything random is a function of (seed, step), so a run resumed from a checkpoint continues
- * exactly as the uninterrupted one would.
+ * HAT's training recipe: each update trains one SubTransformer on one token-budget batch, Adam with
+ * warm-up then inverse-sqrt decay, label-smoothed cross-entropy. The SuperTransformer samples a
+ * SubTransformer uniformly per update ({@link #train(SuperTransformer, Adam, List, SubnetEvaluator, long, List,
+ * Checkpointer)}); a SubTransformer trained on its own is the same loop with one fixed config
+ * ({@link Sampler#fixed}, HAT's "train-subtransformer" mode). Everything random is a function of
+ * (seed, step), so a run resumed from a checkpoint continues exactly as the uninterrupted one would.
  */
 public final class SupernetTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(SupernetTrainer.class);
@@ -39,25 +42,63 @@ public final class SupernetTrainer {
         void save(long step, SuperTransformer model, Adam adam, List<Metrics> metrics) throws IOException;
     }
 
+    /** The SubTransformer trained at each step. */
+    public interface Sampler {
+        ArchConfig at(long step);
+
+        /** HAT's SuperTransformer training: a uniform sample per step, a function of (seed, step). */
+        static Sampler uniform(DesignSpace space, long seed) {
+            return step -> Genetics.sample(space, new SplittableRandom(seed * 31 + step));
+        }
+
+        /** One SubTransformer trained on its own. */
+        static Sampler fixed(ArchConfig config) {
+            return step -> config;
+        }
+    }
+
+    /** A metrics row of type M, computed at step 0 (trainLoss null) and every validEvery steps. */
+    public interface Validation<M> {
+        M at(long step, Double trainLoss, double tokensPerS);
+    }
+
+    /** {@link Checkpointer} for any metrics row type. */
+    public interface Saver<M> {
+        void save(long step, SuperTransformer model, Adam adam, List<M> metrics) throws IOException;
+    }
+
     private final Options opt;
 
     public SupernetTrainer(Options opt) {
         this.opt = opt;
     }
 
-    /** Trains from {@code startStep} (0 for a fresh model) to {@code opt.steps()}; returns all metrics rows. */
+    /** SuperTransformer training from {@code startStep} (0 for a fresh model); returns all metrics rows. */
     public List<Metrics> train(SuperTransformer model, Adam adam, List<Batch> train, SubnetEvaluator valid,
                                long startStep, List<Metrics> previous, Checkpointer checkpointer) throws IOException {
+        ArchConfig largest = model.space().largest();
+        ArchConfig smallest = model.space().smallest();
+        return train(model, adam, train, Sampler.uniform(model.space(), opt.seed()), (step, trainLoss, tps) -> {
+            Metrics row = new Metrics(step, trainLoss, valid.validLoss(largest), valid.validLoss(smallest), tps);
+            LOG.info("step {}/{}: train loss {} valid loss largest {} smallest {}", step, opt.steps(),
+                    trainLoss == null ? "-" : fmt(trainLoss), fmt(row.validLossLargest()), fmt(row.validLossSmallest()));
+            return row;
+        }, startStep, previous, checkpointer::save);
+    }
+
+    /**
+     * The training loop: from {@code startStep} to {@code opt.steps()}, the config of each step from
+     * {@code sampler}; a metrics row before the first update and every validEvery steps, a checkpoint
+     * every checkpointEvery steps and at the end. Returns {@code previous} plus the new rows.
+     */
+    public <M> List<M> train(SuperTransformer model, Adam adam, List<Batch> train, Sampler sampler,
+                             Validation<M> validation, long startStep, List<M> previous, Saver<M> saver) throws IOException {
         if (train.isEmpty()) {
             throw new IllegalArgumentException("training split is empty: nothing to train on");
         }
-        List<Metrics> metrics = new ArrayList<>(previous);
-        ArchConfig largest = model.space().largest();
-        ArchConfig smallest = model.space().smallest();
+        List<M> metrics = new ArrayList<>(previous);
         if (startStep == 0 && metrics.isEmpty()) {
-            metrics.add(new Metrics(0, null, valid.validLoss(largest), valid.validLoss(smallest), 0));
-            LOG.info("step 0/{}: valid loss largest {} smallest {}", opt.steps(),
-                    fmt(metrics.get(0).validLossLargest()), fmt(metrics.get(0).validLossSmallest()));
+            metrics.add(validation.at(0, null, 0));
         }
         long t0 = System.nanoTime();
         long windowStart = t0;
@@ -68,7 +109,7 @@ public final class SupernetTrainer {
         long intervalStart = t0;
         for (long step = startStep + 1; step <= opt.steps(); step++) {
             Batch batch = batchOf(train, step);
-            ArchConfig config = Genetics.sample(model.space(), new SplittableRandom(opt.seed() * 31 + step));
+            ArchConfig config = sampler.at(step);
             Engine.getInstance().setRandomSeed((int) (opt.seed() * 7919 + step));
             float loss;
             try (NDScope ignored = new NDScope();
@@ -99,17 +140,14 @@ public final class SupernetTrainer {
             boolean last = step == opt.steps();
             if (step % opt.validEvery() == 0 || last) {
                 double tps = intervalTokens / ((System.nanoTime() - intervalStart) / 1e9);
-                Metrics row = new Metrics(step, lossSum / lossSteps, valid.validLoss(largest), valid.validLoss(smallest), tps);
-                metrics.add(row);
-                LOG.info("step {}/{}: train loss {} valid loss largest {} smallest {}", step, opt.steps(),
-                        fmt(row.trainLoss()), fmt(row.validLossLargest()), fmt(row.validLossSmallest()));
+                metrics.add(validation.at(step, lossSum / lossSteps, tps));
                 lossSum = 0;
                 lossSteps = 0;
                 intervalTokens = 0;
                 intervalStart = System.nanoTime();
             }
             if (step % opt.checkpointEvery() == 0 || last) {
-                checkpointer.save(step, model, adam, metrics);
+                saver.save(step, model, adam, metrics);
             }
         }
         return metrics;
@@ -122,7 +160,7 @@ public final class SupernetTrainer {
         return train.get(order[(int) ((step - 1) % train.size())]);
     }
 
-    private static String fmt(double v) {
+    static String fmt(double v) {
         return String.format("%.4f", v);
     }
 

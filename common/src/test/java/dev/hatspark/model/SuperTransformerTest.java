@@ -176,4 +176,37 @@ class SuperTransformerTest {
             assertArrayEquals(straightWeights, m.parameters().encode(), "resumed weights equal the straight run's");
         }
     }
+
+    @Test
+    void subnetParameterCountIsTheSliceItReads() {
+        try (SuperTransformer joint = SuperTransformer.create(SPACE, 20, 20, 1, root);
+             SuperTransformer separate = SuperTransformer.create(SPACE, 20, 30, 1, root)) {
+            assertEquals(joint.parameterCount(), joint.parameterCount(SPACE.largest()), "largest = whole SuperTransformer");
+            assertEquals(separate.parameterCount(), separate.parameterCount(SPACE.largest()));
+            // by hand for small() (e = d = 8, qkv 16, FFN 16, one layer each, joint vocabulary of 20):
+            // embedding 160; encoder layer 568 attention + 280 FFN + 32 LayerNorm; encoder LN 16;
+            // decoder layer 568 self + 568 cross + 280 FFN + 48 LayerNorm; decoder LN 16
+            assertEquals(160 + 880 + 16 + 1464 + 16, joint.parameterCount(small()));
+        }
+    }
+
+    @Test
+    void aFixedConfigTrainsOnlyItsOwnSlice() throws Exception {
+        List<Batch> train = List.of(batch(200, 20), batch(201, 20));
+        SupernetTrainer.Options opt = new SupernetTrainer.Options(8, 3e-3f, 2, 0.1f, 5, 8, 8, 100);
+        try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 3, root); Adam adam = Adam.hat(root)) {
+            float[] layer1Before = m.parameterMap().get("enc.1.ffn.w1").toFloatArray();
+            float[] ffnTailBefore = m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex("16:, :")).toFloatArray();
+            float[] ffnHeadBefore = m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex(":16, :8")).toFloatArray();
+            SubnetEvaluator ev = new SubnetEvaluator(m, train);
+            List<Double> losses = new SupernetTrainer(opt).train(m, adam, train, SupernetTrainer.Sampler.fixed(small()),
+                    (step, trainLoss, tps) -> ev.validLoss(small()), 0, List.of(), (step, mm, a, rows) -> { });
+            assertTrue(losses.get(1) < losses.get(0) - 0.1, "the config's loss drops: " + losses);
+            assertArrayEquals(layer1Before, m.parameterMap().get("enc.1.ffn.w1").toFloatArray(), "a layer it lacks");
+            assertArrayEquals(ffnTailBefore, m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex("16:, :")).toFloatArray(),
+                    "FFN rows beyond its width");
+            assertFalse(java.util.Arrays.equals(ffnHeadBefore,
+                    m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex(":16, :8")).toFloatArray()), "its own slice moves");
+        }
+    }
 }

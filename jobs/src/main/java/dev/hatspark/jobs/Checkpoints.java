@@ -1,6 +1,7 @@
 package dev.hatspark.jobs;
 
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hatspark.model.Adam;
 import dev.hatspark.model.SuperTransformer;
@@ -71,6 +72,14 @@ public final class Checkpoints {
     }
 
     public void save(State state, SuperTransformer model, Adam adam, int keep) {
+        save(state.step(), state, model, adam, keep);
+    }
+
+    /**
+     * Saves a checkpoint whose state.json is {@code state} (any Jackson-serializable record holding at
+     * least the fields of {@link ModelInfo}), keeping the newest {@code keep}.
+     */
+    public void save(long step, Object state, SuperTransformer model, Adam adam, int keep) {
         String stateJson;
         try {
             stateJson = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(state);
@@ -80,7 +89,7 @@ public final class Checkpoints {
         String tmp = Fs.join(dir, "._tmp-" + UUID.randomUUID());
         fs.write(Fs.join(tmp, "model.ndlist"), model.parameters().encode());
         fs.write(Fs.join(tmp, "optimizer.ndlist"), adam.state().encode());
-        String target = Fs.join(dir, name(state.step()));
+        String target = Fs.join(dir, name(step));
         if (fs.exists(target)) {
             fs.delete(target);
         }
@@ -122,6 +131,31 @@ public final class Checkpoints {
         byte[] weights = fs.read(Fs.join(checkpoint, "model.ndlist"));
         SuperTransformer model = SuperTransformer.load(space, state.srcVocab(), state.tgtVocab(), weights, manager);
         return new Loaded(state, space, model, space.name + "@" + name(state.step()) + ":" + sha(weights));
+    }
+
+    /** What any checkpoint's state.json (SuperTransformer or SubTransformer) says about its model. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record ModelInfo(long step, String spaceYaml, int srcVocab, int tgtVocab) {
+    }
+
+    /** Reads a checkpoint's state.json as {@code type}; a missing or unreadable one is bad input. */
+    public static <T> T readState(Fs fs, String checkpoint, Class<T> type) {
+        String path = Fs.join(checkpoint, "state.json");
+        if (!fs.exists(path)) {
+            throw new IllegalArgumentException("checkpoint " + checkpoint + " is missing (no state.json)");
+        }
+        try {
+            return JSON.readValue(fs.readText(path), type);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(path + ": not a checkpoint state (" + e.getMessage() + ")");
+        }
+    }
+
+    /** The model of any checkpoint, SuperTransformer or trained SubTransformer. */
+    public static SuperTransformer loadModel(Fs fs, String checkpoint, NDManager manager) {
+        ModelInfo info = readState(fs, checkpoint, ModelInfo.class);
+        DesignSpace space = DesignSpace.parse(info.spaceYaml(), Fs.join(checkpoint, "state.json") + "#spaceYaml");
+        return SuperTransformer.load(space, info.srcVocab(), info.tgtVocab(), fs.read(Fs.join(checkpoint, "model.ndlist")), manager);
     }
 
     static String sha(byte[] data) {

@@ -30,6 +30,12 @@ public final class Demo implements Job {
     @Option(names = "--latency-samples", description = "Configs timed for the latency predictor. Default: ${DEFAULT-VALUE}")
     int latencySamples = 160;
 
+    @Option(names = "--subnet-steps", description = "Fine-tuning updates of each winner and the baseline. Default: ${DEFAULT-VALUE}")
+    long subnetSteps = 100;
+
+    @Option(names = "--test-sentences", description = "Test sentences translated per winner for BLEU. Default: ${DEFAULT-VALUE}")
+    int testSentences = 200;
+
     @Override
     public String name() {
         return "demo";
@@ -82,6 +88,27 @@ public final class Demo implements Job {
         sweep.generations = 5;
         sweep.validSentences = 160;
         stage(spark, sweep, seconds);
+
+        // each budget's winner and the baseline (the space's largest config), fine-tuned briefly from
+        // inherited weights, then BLEU on test sentences and measured vs predicted latency
+        TrainSubnet winners = new TrainSubnet();
+        winners.run = run;
+        winners.targets.sweepId = sweep.sweepId;
+        winners.targets.largest = true;
+        winners.recipe.steps = subnetSteps;
+        winners.recipe.warmup = (int) Math.max(1, subnetSteps / 4);
+        winners.recipe.validEvery = (int) Math.max(1, subnetSteps / 2);
+        winners.recipe.checkpointEvery = winners.recipe.validEvery;
+        winners.recipe.validSentences = sweep.validSentences;
+        stage(spark, winners, seconds);
+
+        Evaluate evaluate = new Evaluate();
+        evaluate.run = run;
+        evaluate.targets = winners.targets;
+        evaluate.maxSentences = testSentences;
+        evaluate.latencyWarmup = measure.warmup;
+        evaluate.latencyRuns = measure.runs;
+        stage(spark, evaluate, seconds);
 
         Report report = new Report(); // <root>/report/index.html
         report.run = run;

@@ -39,12 +39,17 @@ public final class ExecutorModels {
         });
     }
 
+    /** Hadoop-path I/O inside a task (the executor's Hadoop configuration; a default one off Spark). */
+    static Fs fs() {
+        return new Fs(SparkEnv.get() != null ? hadoopConf() : new Configuration());
+    }
+
     private static Configuration hadoopConf() {
         return org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(SparkEnv.get().conf());
     }
 
     /** One PyTorch thread per task core, so concurrent tasks do not fight over cores. */
-    private static void capThreads() {
+    static void capThreads() {
         if (!threadsSet) {
             int cpus = Hardware.taskCpus();
             Torch.threads(cpus, 1);

@@ -10,7 +10,8 @@ import java.util.concurrent.Callable;
 @Command(name = "hat", mixinStandardHelpOptions = true, version = "hat-spark 0.1.0",
         description = "HAT (Hardware-Aware Transformers) architecture search on Spark.",
         subcommands = {PrepareCorpus.class, TrainSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
-                FitPredictor.class, Sweep.class, Report.class, Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class})
+                FitPredictor.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
+                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class})
 public final class Hat implements Callable<Integer> {
 
     @Override

@@ -14,4 +14,9 @@ public record Layout(String root) {
     public String sweep(String id) { return Fs.join(root, "sweeps", id); }
     public String evaluations() { return Fs.join(root, "evaluations"); }
     public String report() { return Fs.join(root, "report", "index.html"); }
+    /** A SubTransformer trained on its own: {@code init} is "inherited" (fine-tuned) or "scratch". */
+    public String subnet(String configHash, String init) { return Fs.join(root, "subnets", configHash, init); }
+    public String subnetResults() { return Fs.join(root, "subnets", "results"); }
+    public String validationConfigs() { return Fs.join(root, "validation", "configs"); }
+    public String validationSummary() { return Fs.join(root, "validation", "summary"); }
 }

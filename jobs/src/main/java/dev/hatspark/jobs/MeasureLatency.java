@@ -186,7 +186,7 @@ public final class MeasureLatency implements Job {
         return done;
     }
 
-    private static final double WARMUP_SECONDS = Double.parseDouble(System.getProperty("hat.latency.warmupSeconds", "5"));
+    static final double WARMUP_SECONDS = Double.parseDouble(System.getProperty("hat.latency.warmupSeconds", "5"));
 
     /** Runs in a task: one timing at a time on this task's cores. */
     private static java.util.Iterator<Row> timeAll(java.util.Iterator<String> it, String yaml, int vocab,

@@ -146,6 +146,22 @@ public final class PrepareCorpus implements Job {
         return srcFile != null ? srcFile + " + " + tgtFile : input;
     }
 
+    /**
+     * The raw rows {ref, src, tgt} of the input a corpus was prepared from, as {@link CorpusMeta#input()}
+     * names it (evaluate scores BLEU against the raw reference text).
+     */
+    static JavaRDD<String[]> rawPairs(SparkSession spark, Fs fs, String describedInput) {
+        PrepareCorpus p = new PrepareCorpus();
+        int plus = describedInput.indexOf(" + ");
+        if (plus >= 0) {
+            p.srcFile = describedInput.substring(0, plus);
+            p.tgtFile = describedInput.substring(plus + 3);
+        } else {
+            p.input = describedInput;
+        }
+        return p.readPairs(spark, fs);
+    }
+
     /** Rows of {ref, src, tgt}; bad rows fail the job with the file and the offending line. */
     private JavaRDD<String[]> readPairs(SparkSession spark, Fs fs) {
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());

@@ -72,7 +72,7 @@ public final class Report implements Job {
         for (String hw : predictors) {
             predictor(spark, page, layout, hw);
         }
-        String subnets = Fs.join(layout.root(), "subnets"); // written by train-subnet when it has run
+        String subnets = layout.subnetResults(); // written by evaluate when it has run
         boolean hasSubnets = fs.exists(subnets);
         if (hasSubnets) {
             subnets(spark, page, subnets);

@@ -15,7 +15,7 @@ import java.util.Map;
 
 /** sql: registers the run root's tables as temporary views and runs a Spark SQL query over them. */
 @Command(name = "sql", mixinStandardHelpOptions = true,
-        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, subnets).")
+        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, subnets, validation_configs, validation_summary).")
 public final class Sql implements Job {
     @Mixin
     RunOptions run = new RunOptions();
@@ -39,6 +39,9 @@ public final class Sql implements Job {
         views.put("supernet_metrics", layout.supernetMetrics());
         views.put("evaluations", layout.evaluations());
         views.put("latency_measurements", layout.latencyMeasurements());
+        views.put("subnets", layout.subnetResults());
+        views.put("validation_configs", layout.validationConfigs());
+        views.put("validation_summary", layout.validationSummary());
         Map<String, String> registered = new LinkedHashMap<>();
         views.forEach((view, path) -> {
             if (fs.exists(path)) {
@@ -46,11 +49,6 @@ public final class Sql implements Job {
                 registered.put(view, path);
             }
         });
-        String subnets = Fs.join(layout.root(), "subnets"); // train-subnet's table, when it has run
-        if (fs.exists(subnets)) {
-            spark.read().parquet(subnets).createOrReplaceTempView("subnets");
-            registered.put("subnets", subnets);
-        }
         // every sweep and every predictor of the run root, one view per table kind (rows carry their id)
         String sweeps = Fs.join(layout.root(), "sweeps");
         for (String table : List.of("population", "best", "runs")) {

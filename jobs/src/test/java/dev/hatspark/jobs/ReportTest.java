@@ -67,7 +67,7 @@ class ReportTest {
 
     @Test
     void subnetsSectionWhenTheTableExistsWithItsStringsEscaped() throws Exception {
-        String subnets = root + "/subnets";
+        String subnets = root + "/subnets/results";
         StructType schema = new StructType().add("config_hash", DataTypes.StringType).add("budget_ms", DataTypes.DoubleType)
                 .add("bleu", DataTypes.DoubleType).add("measured_latency_ms", DataTypes.DoubleType)
                 .add("predicted_latency_ms", DataTypes.DoubleType).add("params", DataTypes.LongType);
