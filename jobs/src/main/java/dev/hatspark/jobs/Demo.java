@@ -31,10 +31,10 @@ public final class Demo implements Job {
     int latencySamples = 160;
 
     @Option(names = "--subnet-steps", description = "Fine-tuning updates of each winner and the baseline. Default: ${DEFAULT-VALUE}")
-    long subnetSteps = 100;
+    long subnetSteps = 40;
 
     @Option(names = "--test-sentences", description = "Test sentences translated per winner for BLEU. Default: ${DEFAULT-VALUE}")
-    int testSentences = 200;
+    int testSentences = 100;
 
     @Override
     public String name() {
@@ -97,6 +97,7 @@ public final class Demo implements Job {
         winners.targets.largest = true;
         winners.recipe.steps = subnetSteps;
         winners.recipe.warmup = (int) Math.max(1, subnetSteps / 4);
+        winners.recipe.lr = train.lr / 2; // fine-tuning the largest config at the supernet's peak diverged (NaN)
         winners.recipe.validEvery = (int) Math.max(1, subnetSteps / 2);
         winners.recipe.checkpointEvery = winners.recipe.validEvery;
         winners.recipe.validSentences = sweep.validSentences;

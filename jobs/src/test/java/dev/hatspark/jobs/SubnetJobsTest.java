@@ -158,8 +158,13 @@ class SubnetJobsTest {
         }
         assertTrue(Bleu.corpus(decoded, tr.stream().map(r -> r.getString(2)).toList()).bleu() > 95);
 
-        evaluate().run(spark); // a rerun replaces its rows
-        assertEquals(2, spark.read().parquet(root + "/subnets/results").count());
+        Evaluate again = evaluate(); // evaluated again: its row is replaced, the other one kept
+        again.targets.largest = false;
+        again.run(spark);
+        Dataset<Row> after = spark.read().parquet(root + "/subnets/results");
+        assertEquals(2, after.count());
+        assertTrue(after.where("config_hash = '" + C.hash() + "'").first().<java.sql.Timestamp>getAs("evaluated_at")
+                .after(c.getAs("evaluated_at")));
         Evaluate missing = evaluate();
         missing.init = "scratch";
         missing.targets.configs = List.of();
