@@ -66,8 +66,8 @@ public final class Demo implements Job {
         MeasureLatency measure = new MeasureLatency();
         measure.run = run;
         measure.samples = latencySamples;
-        measure.warmup = 2;
-        measure.runs = 10;
+        measure.protocolOptions.warmup = 2;
+        measure.protocolOptions.runs = 10;
         measure.parallel = 1; // this machine's 2 vCPUs disturb each other's timings (README, measure-latency)
         stage(spark, measure, seconds);
 
@@ -107,8 +107,8 @@ public final class Demo implements Job {
         evaluate.run = run;
         evaluate.targets = winners.targets;
         evaluate.maxSentences = testSentences;
-        evaluate.latencyWarmup = measure.warmup;
-        evaluate.latencyRuns = measure.runs;
+        evaluate.latencyWarmup = measure.protocolOptions.warmup;
+        evaluate.latencyRuns = measure.protocolOptions.runs;
         stage(spark, evaluate, seconds);
 
         Report report = new Report(); // <root>/report/index.html

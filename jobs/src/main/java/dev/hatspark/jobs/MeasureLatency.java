@@ -2,6 +2,7 @@ package dev.hatspark.jobs;
 
 import dev.hatspark.latency.Device;
 import dev.hatspark.latency.LatencyProtocol;
+import dev.hatspark.latency.ProtocolOptions;
 import dev.hatspark.latency.Measurement;
 import dev.hatspark.latency.Measurer;
 import dev.hatspark.model.Torch;
@@ -58,23 +59,8 @@ public final class MeasureLatency implements Job {
     @Option(names = "--vocab-size", description = "Output vocabulary of the timed model; default: the corpus', else 8000")
     Integer vocabSize;
 
-    @Option(names = "--src-len", description = "Default: ${DEFAULT-VALUE}")
-    int srcLen = 30;
-
-    @Option(names = "--beam", description = "Default: ${DEFAULT-VALUE}")
-    int beam = 5;
-
-    @Option(names = "--decoder-steps", description = "Default: ${DEFAULT-VALUE}")
-    int steps = 30;
-
-    @Option(names = "--warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
-    int warmup = 5;
-
-    @Option(names = "--runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
-    int runs = 20;
-
-    @Option(names = "--trim", description = "Share of fastest and of slowest runs dropped. Default: ${DEFAULT-VALUE}")
-    double trim = 0.1;
+    @Mixin
+    ProtocolOptions protocolOptions = new ProtocolOptions();
 
     @Option(names = "--chunk", description = "Configs per committed chunk. Default: ${DEFAULT-VALUE}")
     int chunk = 100;
@@ -129,7 +115,7 @@ public final class MeasureLatency implements Job {
         DesignSpace ds = resolveSpace(fs, layout);
         int vocab = vocabSize != null ? vocabSize
                 : fs.exists(layout.corpusMeta()) ? CorpusMeta.read(fs, layout).tgtVocabSize() : 8000;
-        LatencyProtocol protocol = new LatencyProtocol(srcLen, beam, steps, warmup, runs, trim);
+        LatencyProtocol protocol = protocolOptions.protocol();
         if (samples < 1 || chunk < 1) {
             throw new IllegalArgumentException("--samples and --chunk must be at least 1");
         }

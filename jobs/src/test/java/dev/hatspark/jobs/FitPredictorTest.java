@@ -50,9 +50,9 @@ class FitPredictorTest {
         m.parallel = 1; // one timing at a time: two at once on 2 vCPUs blur the differences the MLP must learn
         m.space = space.toString();
         m.chunk = 150;
-        m.runs = 8;
-        m.warmup = 2;
-        m.steps = 16;
+        m.protocolOptions.runs = 8;
+        m.protocolOptions.warmup = 2;
+        m.protocolOptions.steps = 16;
         m.vocabSize = 1000;
         m.run(spark);
         hw = spark.read().parquet(root + "/latency/measurements").select("hardware_id").first().getString(0);

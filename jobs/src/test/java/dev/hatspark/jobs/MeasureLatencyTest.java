@@ -40,10 +40,10 @@ class MeasureLatencyTest {
         m.samples = samples;
         m.seed = seed;
         m.vocabSize = 200;
-        m.srcLen = 8;
-        m.steps = 8;
-        m.warmup = 1;
-        m.runs = 5;
+        m.protocolOptions.srcLen = 8;
+        m.protocolOptions.steps = 8;
+        m.protocolOptions.warmup = 1;
+        m.protocolOptions.runs = 5;
         m.chunk = 4;
         return m;
     }
@@ -77,7 +77,7 @@ class MeasureLatencyTest {
     @Test
     void badProtocolIsRejected() {
         MeasureLatency m = job(dir.resolve("bad").toString(), 2, 1);
-        m.trim = 0.6;
+        m.protocolOptions.trim = 0.6;
         var e = assertThrows(IllegalArgumentException.class, () -> m.run(spark));
         assertTrue(e.getMessage().contains("trim"), e.getMessage());
     }

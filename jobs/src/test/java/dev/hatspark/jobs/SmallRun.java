@@ -73,10 +73,10 @@ final class SmallRun {
         MeasureLatency m = new MeasureLatency();
         m.run.root = root;
         m.samples = 40;
-        m.srcLen = 8;
-        m.steps = 8;
-        m.warmup = 1;
-        m.runs = 5;
+        m.protocolOptions.srcLen = 8;
+        m.protocolOptions.steps = 8;
+        m.protocolOptions.warmup = 1;
+        m.protocolOptions.runs = 5;
         m.chunk = 10;
         m.run(spark);
 

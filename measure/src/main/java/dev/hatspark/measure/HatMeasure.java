@@ -2,6 +2,7 @@ package dev.hatspark.measure;
 
 import dev.hatspark.latency.Device;
 import dev.hatspark.latency.LatencyProtocol;
+import dev.hatspark.latency.ProtocolOptions;
 import dev.hatspark.latency.Measurement;
 import dev.hatspark.latency.Measurer;
 import dev.hatspark.model.Torch;
@@ -11,6 +12,7 @@ import dev.hatspark.space.Genetics;
 import dev.hatspark.util.Progress;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -57,23 +59,8 @@ public final class HatMeasure implements Callable<Integer> {
     @Option(names = "--vocab-size", description = "Output vocabulary of the timed model (the corpus' target vocabulary). Default: ${DEFAULT-VALUE}")
     int vocabSize = 8000;
 
-    @Option(names = "--src-len", description = "Default: ${DEFAULT-VALUE}")
-    int srcLen = 30;
-
-    @Option(names = "--beam", description = "Default: ${DEFAULT-VALUE}")
-    int beam = 5;
-
-    @Option(names = "--decoder-steps", description = "Default: ${DEFAULT-VALUE}")
-    int steps = 30;
-
-    @Option(names = "--warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
-    int warmup = 5;
-
-    @Option(names = "--runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
-    int runs = 20;
-
-    @Option(names = "--trim", description = "Share of fastest and of slowest runs dropped. Default: ${DEFAULT-VALUE}")
-    double trim = 0.1;
+    @Mixin
+    ProtocolOptions protocolOptions = new ProtocolOptions();
 
     @Option(names = "--threads", description = "PyTorch threads (0 = all cores of this device); part of the hardware id. Default: ${DEFAULT-VALUE}")
     int threads = 0;
@@ -123,7 +110,7 @@ public final class HatMeasure implements Callable<Integer> {
     /** Measures every config not yet in the CSV. */
     public Result run() throws IOException {
         DesignSpace ds = loadSpace(space);
-        LatencyProtocol protocol = new LatencyProtocol(srcLen, beam, steps, warmup, runs, trim);
+        LatencyProtocol protocol = protocolOptions.protocol();
         if (vocabSize < 4) {
             throw new IllegalArgumentException("--vocab-size must be at least 4, got " + vocabSize);
         }
@@ -135,10 +122,10 @@ public final class HatMeasure implements Callable<Integer> {
         expect.put("hardware_id", device.hardwareId());
         expect.put("space", ds.name);
         expect.put("vocab_size", vocabSize);
-        expect.put("src_len", srcLen);
-        expect.put("beam", beam);
-        expect.put("decoder_steps", steps);
-        expect.put("runs", runs);
+        expect.put("src_len", protocolOptions.srcLen);
+        expect.put("beam", protocolOptions.beam);
+        expect.put("decoder_steps", protocolOptions.steps);
+        expect.put("runs", protocolOptions.runs);
         try (CsvLog log = CsvLog.open(file, expect)) {
             if (log.tornLineDropped()) {
                 System.out.println("hat-measure: dropped the torn last line of " + file + " (an interrupted write)");
