@@ -60,6 +60,15 @@ public final class Bleu {
     }
 
     /** Corpus BLEU of detokenized hypotheses against one detokenized reference each. */
+    /**
+     * How a BLEU figure was made, sacreBLEU-style (one reference, mixed case, 13a tokenization,
+     * exponential smoothing), plus the decoding that produced the hypotheses.
+     */
+    public static String signature(int beam, double lengthPenalty, int sentences) {
+        return "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|beam:" + beam + "|lenpen:" + (float) lengthPenalty
+                + "|sentences:" + sentences;
+    }
+
     public static Score corpus(List<String> hypotheses, List<String> references) {
         if (hypotheses.size() != references.size()) {
             throw new IllegalArgumentException("BLEU needs one reference per hypothesis: got " + hypotheses.size()

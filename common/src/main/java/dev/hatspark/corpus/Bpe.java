@@ -1,5 +1,6 @@
 package dev.hatspark.corpus;
 
+import dev.hatspark.util.BadInputException;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -79,7 +80,7 @@ public final class Bpe {
      */
     public static Bpe learn(Map<String, Long> wordCounts, int vocabSize, int minCharCount) {
         if (minCharCount < 1) {
-            throw new IllegalArgumentException("minCharCount must be >= 1, got " + minCharCount);
+            throw new BadInputException("minCharCount must be >= 1, got " + minCharCount);
         }
         long t0 = System.nanoTime();
         // Sorted input: the learner's result must not depend on the caller's map iteration order.
@@ -105,7 +106,7 @@ public final class Bpe {
                     tokens.add(new String(Character.toChars(cp)));
                 });
         if (tokens.size() > vocabSize) {
-            throw new IllegalArgumentException("vocabSize " + vocabSize + " is smaller than the 4 specials + "
+            throw new BadInputException("vocabSize " + vocabSize + " is smaller than the 4 specials + "
                     + (tokens.size() - 4) + " alphabet characters; raise vocabSize or minCharCount");
         }
 
@@ -428,7 +429,7 @@ public final class Bpe {
             try {
                 current = reader.readLine();
             } catch (CharacterCodingException e) {
-                throw new IllegalArgumentException("line " + number + ": expected UTF-8 text, got malformed bytes");
+                throw new BadInputException("line " + number + ": expected UTF-8 text, got malformed bytes");
             }
             return current;
         }
@@ -436,7 +437,7 @@ public final class Bpe {
         String next(String expected) throws IOException {
             String line = nextOrNull();
             if (line == null) {
-                throw new IllegalArgumentException("line " + number + ": expected " + expected + ", got end of file");
+                throw new BadInputException("line " + number + ": expected " + expected + ", got end of file");
             }
             return line;
         }
@@ -464,7 +465,7 @@ public final class Bpe {
 
         IllegalArgumentException fail(String expected) {
             String got = current.length() > 60 ? current.substring(0, 60) + "..." : current;
-            return new IllegalArgumentException("line " + number + ": expected " + expected + ", got '" + got + "'");
+            return new BadInputException("line " + number + ": expected " + expected + ", got '" + got + "'");
         }
 
         String unescape(String s) {

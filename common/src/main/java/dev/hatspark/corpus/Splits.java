@@ -1,5 +1,6 @@
 package dev.hatspark.corpus;
 
+import dev.hatspark.util.BadInputException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -41,7 +42,7 @@ public final class Splits {
 
     private static void check(String name, double f) {
         if (!(f >= 0 && f <= 0.5)) { // also rejects NaN
-            throw new IllegalArgumentException(name + " must be in [0, 0.5], got " + f);
+            throw new BadInputException(name + " must be in [0, 0.5], got " + f);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.hatspark.corpus;
 
+import dev.hatspark.util.BadInputException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,13 +21,13 @@ public final class Vocab {
     /** @param tokens all tokens in id order, starting with {@link #SPECIALS}; no duplicates */
     public Vocab(List<String> tokens) {
         if (tokens.size() < SPECIALS.size() || !tokens.subList(0, SPECIALS.size()).equals(SPECIALS)) {
-            throw new IllegalArgumentException("vocab must start with " + SPECIALS);
+            throw new BadInputException("vocab must start with " + SPECIALS);
         }
         this.tokens = List.copyOf(tokens);
         this.ids = new HashMap<>(tokens.size() * 2);
         for (int i = 0; i < tokens.size(); i++) {
             if (ids.putIfAbsent(tokens.get(i), i) != null) {
-                throw new IllegalArgumentException("duplicate vocab token '" + tokens.get(i) + "' at id " + i);
+                throw new BadInputException("duplicate vocab token '" + tokens.get(i) + "' at id " + i);
             }
         }
     }

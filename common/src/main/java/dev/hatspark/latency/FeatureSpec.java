@@ -1,5 +1,6 @@
 package dev.hatspark.latency;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hatspark.space.ArchConfig;
@@ -71,11 +72,11 @@ public record FeatureSpec(String kind, String spaceYaml, int vocab, int srcLen, 
         try {
             FeatureSpec f = JSON.readValue(json, FeatureSpec.class);
             if (!f.kind().equals("rich") && !f.kind().equals("hat10")) {
-                throw new IllegalArgumentException(source + ": field 'kind' must be rich or hat10, got '" + f.kind() + "'");
+                throw new BadInputException(source + ": field 'kind' must be rich or hat10, got '" + f.kind() + "'");
             }
             return f;
         } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not a feature spec (" + e.getMessage() + ")");
+            throw new BadInputException(source + ": not a feature spec (" + e.getMessage() + ")");
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.hatspark.latency;
 
+import dev.hatspark.util.BadInputException;
 import ai.djl.ndarray.NDScope;
 import dev.hatspark.model.BeamSearch;
 import dev.hatspark.model.SuperTransformer;
@@ -22,13 +23,21 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
 
     public LatencyProtocol {
         if (srcLen < 1 || beam < 1 || steps < 1 || warmup < 0 || runs < 1 || trim < 0 || trim >= 0.5) {
-            throw new IllegalArgumentException("latency protocol needs src_len, beam, steps, runs >= 1, warmup >= 0"
+            throw new BadInputException("latency protocol needs src_len, beam, steps, runs >= 1, warmup >= 0"
                     + " and trim in [0, 0.5); got " + this);
         }
     }
 
+    /** HAT's protocol, the one definition of every default (ProtocolOptions, evaluate, hat-measure). */
+    public static final LatencyProtocol HAT = new LatencyProtocol(30, 5, 30, 5, 20, 0.1);
+
     public static LatencyProtocol hat() {
-        return new LatencyProtocol(30, 5, 30, 5, 20, 0.1);
+        return HAT;
+    }
+
+    /** The same shape of work with other warm-up and timed run counts. */
+    public LatencyProtocol withRuns(int warmup, int runs) {
+        return new LatencyProtocol(srcLen, beam, steps, warmup, runs, trim);
     }
 
     /** Summary of repeated timings in milliseconds. */

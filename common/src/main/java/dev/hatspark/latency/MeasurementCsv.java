@@ -1,5 +1,6 @@
 package dev.hatspark.latency;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.ObjectWriter;
@@ -89,20 +90,20 @@ public final class MeasurementCsv {
     public static Parsed parse(String text, String source, HatContext hat) {
         List<String> lines = Arrays.asList(text.split("\r?\n", -1));
         if (lines.isEmpty() || lines.get(0).isBlank()) {
-            throw new IllegalArgumentException(source + ":1: expected a CSV header, the file is empty");
+            throw new BadInputException(source + ":1: expected a CSV header, the file is empty");
         }
         String[] header = fields(lines.get(0), source, 1);
         Set<String> names = new LinkedHashSet<>(Arrays.asList(header));
         boolean ours = names.contains("config_hash");
         boolean theirs = names.contains(HAT_LATENCY.get(0)) || names.contains(HAT_LATENCY.get(1));
         if (!ours && !theirs) {
-            throw new IllegalArgumentException(source + ":1: not a latency CSV: expected hat-measure's header ("
+            throw new BadInputException(source + ":1: not a latency CSV: expected hat-measure's header ("
                     + String.join(",", Measurement.COLUMNS.stream().limit(3).map(Measurement.Column::name).toList())
                     + ",...) or HAT's (" + String.join(",", Features.HAT10.subList(0, 2)) + ",...,"
                     + String.join(",", HAT_LATENCY) + ")");
         }
         if (!ours && hat == null) {
-            throw new IllegalArgumentException(source + ":1: this is HAT's latency format; expected hat-measure's CSV here");
+            throw new BadInputException(source + ":1: this is HAT's latency format; expected hat-measure's CSV here");
         }
         List<String> required = new ArrayList<>();
         if (ours) {
@@ -113,7 +114,7 @@ public final class MeasurementCsv {
         }
         List<String> missing = required.stream().filter(n -> !names.contains(n)).toList();
         if (!missing.isEmpty()) {
-            throw new IllegalArgumentException(source + ":1: missing column" + (missing.size() > 1 ? "s " : " ")
+            throw new BadInputException(source + ":1: missing column" + (missing.size() > 1 ? "s " : " ")
                     + String.join(", ", missing.stream().map(n -> "'" + n + "'").toList())
                     + (ours ? " (hat-measure's CSV)" : " (HAT's latency CSV)"));
         }
@@ -133,7 +134,7 @@ public final class MeasurementCsv {
                 String[] f = fields(l, source, lineNo);
                 if (f.length != header.length) {
                     boolean last = i == lines.size() - 1;
-                    throw new IllegalArgumentException("expected " + header.length + " fields, got " + f.length
+                    throw new BadInputException("expected " + header.length + " fields, got " + f.length
                             + (last && f.length < header.length ? " (a line cut short: was the measuring interrupted?)" : ""));
                 }
                 Row r = new Row(f, col);
@@ -150,7 +151,7 @@ public final class MeasurementCsv {
             return ROW_READER.<String[]>readValues(line).next();
         } catch (RuntimeException | java.io.IOException e) {
             String why = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
-            throw new IllegalArgumentException((lineNo == 1 ? source + ":1: " : "") + "unreadable CSV: " + why);
+            throw new BadInputException((lineNo == 1 ? source + ":1: " : "") + "unreadable CSV: " + why);
         }
     }
 
@@ -215,7 +216,7 @@ public final class MeasurementCsv {
     }
 
     private static IllegalArgumentException expected(String column, String what, String got) {
-        return new IllegalArgumentException("column '" + column + "' expected " + what + ", got '" + got + "'");
+        return new BadInputException("column '" + column + "' expected " + what + ", got '" + got + "'");
     }
 
     private static Measurement ours(Row r) {

@@ -35,6 +35,9 @@ public final class Measurer {
      * smallest configs for at least {@code warmupSeconds}, or the first configs of a fresh JVM would
      * time slower than the rest (JIT, PyTorch's allocator).
      */
+    /** Seconds of untimed warm-up of a fresh JVM before its first timing ({@code -Dhat.latency.warmupSeconds}). */
+    public static final double WARMUP_SECONDS = Double.parseDouble(System.getProperty("hat.latency.warmupSeconds", "5"));
+
     public static Measurer of(DesignSpace space, int vocab, LatencyProtocol protocol, double warmupSeconds) {
         SuperTransformer model = MODELS.computeIfAbsent(space.yaml().hashCode() + ":" + vocab, k -> {
             SuperTransformer m = SuperTransformer.create(space, vocab, vocab, 0, ROOT);

@@ -8,22 +8,22 @@ import picocli.CommandLine.Option;
  */
 public final class ProtocolOptions {
     @Option(names = "--src-len", description = "Default: ${DEFAULT-VALUE}")
-    public int srcLen = 30;
+    public int srcLen = LatencyProtocol.HAT.srcLen();
 
     @Option(names = "--beam", description = "Default: ${DEFAULT-VALUE}")
-    public int beam = 5;
+    public int beam = LatencyProtocol.HAT.beam();
 
     @Option(names = "--decoder-steps", description = "Default: ${DEFAULT-VALUE}")
-    public int steps = 30;
+    public int steps = LatencyProtocol.HAT.steps();
 
     @Option(names = "--warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
-    public int warmup = 5;
+    public int warmup = LatencyProtocol.HAT.warmup();
 
     @Option(names = "--runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
-    public int runs = 20;
+    public int runs = LatencyProtocol.HAT.runs();
 
     @Option(names = "--trim", description = "Share of fastest and of slowest runs dropped. Default: ${DEFAULT-VALUE}")
-    public double trim = 0.1;
+    public double trim = LatencyProtocol.HAT.trim();
 
     public LatencyProtocol protocol() {
         return new LatencyProtocol(srcLen, beam, steps, warmup, runs, trim);

@@ -1,5 +1,6 @@
 package dev.hatspark.model;
 
+import dev.hatspark.util.BadInputException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -98,7 +99,7 @@ public final class Adam implements AutoCloseable {
                 case "m." -> m.put(param, a);
                 case "v." -> v.put(param, a);
                 case "t." -> t.put(param, a.toLongArray()[0]);
-                default -> throw new IllegalArgumentException("optimizer state has unknown tensor '" + name + "'");
+                default -> throw new BadInputException("optimizer state has unknown tensor '" + name + "'");
             }
         }
     }

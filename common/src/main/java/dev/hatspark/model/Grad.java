@@ -10,12 +10,17 @@ final class Grad {
     private Grad() {
     }
 
-    /** Whether a backward pass has produced a gradient tensor for {@code p}. */
+    /**
+     * Whether {@code p} takes part in training: it records gradients and has a non-empty gradient
+     * tensor (DJL hands out zeros before the first backward pass). Failures are not swallowed: a
+     * parameter that cannot report its gradient is a bug, not a parameter to skip.
+     */
     static boolean has(NDArray p) {
+        if (!p.hasGradient()) {
+            return false;
+        }
         try (NDArray g = p.getGradient()) {
             return g != null && g.getShape().size() > 0 && !g.isEmpty();
-        } catch (RuntimeException e) {
-            return false;
         }
     }
 

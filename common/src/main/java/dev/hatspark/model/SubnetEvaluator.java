@@ -24,6 +24,10 @@ public final class SubnetEvaluator {
         this.tokens = batches.stream().mapToLong(b -> b.targetTokens).sum();
     }
 
+    public SuperTransformer model() {
+        return model;
+    }
+
     public double validLoss(ArchConfig config) {
         config.validate(model.space());
         return Grad.disabled(() -> {

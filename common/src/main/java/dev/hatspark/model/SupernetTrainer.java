@@ -1,5 +1,6 @@
 package dev.hatspark.model;
 
+import dev.hatspark.util.BadInputException;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
@@ -94,7 +95,7 @@ public final class SupernetTrainer {
     public <M> List<M> train(SuperTransformer model, Adam adam, List<Batch> train, Sampler sampler,
                              Validation<M> validation, long startStep, List<M> previous, Saver<M> saver) throws IOException {
         if (train.isEmpty()) {
-            throw new IllegalArgumentException("training split is empty: nothing to train on");
+            throw new BadInputException("training split is empty: nothing to train on");
         }
         List<M> metrics = new ArrayList<>(previous);
         if (startStep == 0 && metrics.isEmpty()) {

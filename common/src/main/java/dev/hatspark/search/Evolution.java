@@ -1,5 +1,6 @@
 package dev.hatspark.search;
 
+import dev.hatspark.util.BadInputException;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
@@ -56,7 +57,7 @@ public final class Evolution {
                 return;
             }
         }
-        throw new IllegalArgumentException("latency budget " + budgetMs + " ms is infeasible in design space '"
+        throw new BadInputException("latency budget " + budgetMs + " ms is infeasible in design space '"
                 + space.name + "': its smallest SubTransformer is predicted at " + String.format("%.1f", smallest)
                 + " ms and no sampled config is under the budget");
     }
@@ -148,7 +149,7 @@ public final class Evolution {
             }
             lowest = Math.min(lowest, ms);
         }
-        throw new IllegalArgumentException("latency budget " + budgetMs + " ms: no new config within the budget after "
+        throw new IllegalStateException("latency budget " + budgetMs + " ms: no new config within the budget after "
                 + MAX_TRIES + " proposals in design space '" + space.name + "' (" + duplicates + " repeated a config"
                 + " already in the population; the fastest new one was predicted at " + String.format("%.1f", lowest)
                 + " ms); raise the budget or shrink the population");

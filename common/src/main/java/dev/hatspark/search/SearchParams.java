@@ -1,5 +1,6 @@
 package dev.hatspark.search;
 
+import dev.hatspark.util.BadInputException;
 import java.io.Serializable;
 
 /** HAT's evolutionary-search settings (defaults from the paper) plus the seed. */
@@ -9,12 +10,12 @@ public record SearchParams(int population, int parents, int mutations, int cross
     public SearchParams {
         if (parents < 1 || mutations < 0 || crossovers < 0 || generations < 1 || population < parents
                 || parents + mutations + crossovers != population) {
-            throw new IllegalArgumentException("search needs parents >= 1, generations >= 1 and population = parents"
+            throw new BadInputException("search needs parents >= 1, generations >= 1 and population = parents"
                     + " + mutations + crossovers; got population " + population + ", parents " + parents
                     + ", mutations " + mutations + ", crossovers " + crossovers + ", generations " + generations);
         }
         if (mutationProb < 0 || mutationProb > 1) {
-            throw new IllegalArgumentException("mutation probability must be in [0, 1], got " + mutationProb);
+            throw new BadInputException("mutation probability must be in [0, 1], got " + mutationProb);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.hatspark.space;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -47,7 +48,7 @@ public final class ArchConfig implements Serializable {
 
     private static void requireLength(String field, int[] values, int layers) {
         if (values.length != layers) {
-            throw new IllegalArgumentException("config field '" + field + "' has " + values.length
+            throw new BadInputException("config field '" + field + "' has " + values.length
                     + " entries, expected one per layer (" + layers + ")");
         }
     }
@@ -88,7 +89,7 @@ public final class ArchConfig implements Serializable {
         check(s, "decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn, s.decoderArbitraryEndeAttn);
         for (int i = 0; i < decoderArbitraryEndeAttn.length; i++) {
             if (decoderArbitraryEndeAttn[i] > encoderLayerNum()) {
-                throw new IllegalArgumentException("config field 'decoder_arbitrary_ende_attn[" + i + "]'="
+                throw new BadInputException("config field 'decoder_arbitrary_ende_attn[" + i + "]'="
                         + decoderArbitraryEndeAttn[i] + " exceeds encoder_layer_num=" + encoderLayerNum());
             }
         }
@@ -97,7 +98,7 @@ public final class ArchConfig implements Serializable {
 
     private static void check(DesignSpace s, String field, int value, int[] choices) {
         if (!DesignSpace.contains(choices, value)) {
-            throw new IllegalArgumentException("config field '" + field + "'=" + value + " is not in design space '"
+            throw new BadInputException("config field '" + field + "'=" + value + " is not in design space '"
                     + s.name + "' (choices " + Arrays.toString(choices) + ")");
         }
     }
@@ -135,10 +136,10 @@ public final class ArchConfig implements Serializable {
         try {
             n = JSON.readTree(json);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException("config JSON is not valid: " + e.getOriginalMessage());
+            throw new BadInputException("config JSON is not valid: " + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) {
-            throw new IllegalArgumentException("config JSON must be an object, got: " + json);
+            throw new BadInputException("config JSON must be an object, got: " + json);
         }
         int el = intField(n, "encoder_layer_num");
         int dl = intField(n, "decoder_layer_num");
@@ -152,7 +153,7 @@ public final class ArchConfig implements Serializable {
     private static int intField(JsonNode n, String field) {
         JsonNode v = n.get(field);
         if (v == null || !v.isInt()) {
-            throw new IllegalArgumentException("config field '" + field + "' must be an integer, got " + v);
+            throw new BadInputException("config field '" + field + "' must be an integer, got " + v);
         }
         return v.asInt();
     }
@@ -160,13 +161,13 @@ public final class ArchConfig implements Serializable {
     private static int[] layers(JsonNode n, String field, int layers) {
         JsonNode v = n.get(field);
         if (v == null || !v.isArray() || v.size() < layers) {
-            throw new IllegalArgumentException("config field '" + field + "' must be a list of at least "
+            throw new BadInputException("config field '" + field + "' must be a list of at least "
                     + layers + " integers, got " + v);
         }
         int[] out = new int[layers];
         for (int i = 0; i < layers; i++) {
             if (!v.get(i).isInt()) {
-                throw new IllegalArgumentException("config field '" + field + "[" + i + "]' must be an integer, got " + v.get(i));
+                throw new BadInputException("config field '" + field + "[" + i + "]' must be an integer, got " + v.get(i));
             }
             out[i] = v.get(i).asInt();
         }

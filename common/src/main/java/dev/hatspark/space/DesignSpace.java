@@ -1,5 +1,6 @@
 package dev.hatspark.space;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
@@ -55,13 +56,13 @@ public final class DesignSpace implements Serializable {
                 "decoder.ende_attention_heads"}) {
             for (int h : r.choices(f)) {
                 if (qkvDim % h != 0) {
-                    throw new IllegalArgumentException(source + ": " + f + " choice " + h
+                    throw new BadInputException(source + ": " + f + " choice " + h
                             + " does not divide qkv_dim " + qkvDim);
                 }
             }
         }
         if (min(decoderArbitraryEndeAttn) > max(encoderLayerNum)) {
-            throw new IllegalArgumentException(source + ": decoder.arbitrary_ende_attn needs at most "
+            throw new BadInputException(source + ": decoder.arbitrary_ende_attn needs at most "
                     + max(encoderLayerNum) + " encoder layers, smallest choice is " + min(decoderArbitraryEndeAttn));
         }
     }
@@ -72,10 +73,10 @@ public final class DesignSpace implements Serializable {
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": not valid YAML: " + e.getOriginalMessage());
+            throw new BadInputException(source + ": not valid YAML: " + e.getOriginalMessage());
         }
         if (root == null || !root.isObject()) {
-            throw new IllegalArgumentException(source + ": expected a YAML mapping with name, qkv_dim, encoder, decoder");
+            throw new BadInputException(source + ": expected a YAML mapping with name, qkv_dim, encoder, decoder");
         }
         return new DesignSpace(source, yaml, root);
     }
@@ -88,12 +89,31 @@ public final class DesignSpace implements Serializable {
     public static DesignSpace builtin(String name) {
         try (InputStream in = DesignSpace.class.getResourceAsStream("/spaces/" + name + ".yaml")) {
             if (in == null) {
-                throw new IllegalArgumentException("no built-in design space '" + name + "' (try demo or hat-wmt14)");
+                throw new BadInputException("no built-in design space '" + name + "' (try demo or hat-wmt14)");
             }
             return load(in, "spaces/" + name + ".yaml");
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * A design space named on the command line ({@code --space}), the same rule in every job and in
+     * hat-measure: a path to a YAML file when such a file exists or the text is not a plain name,
+     * otherwise a built-in space's name ({@code demo}, {@code hat-wmt14}).
+     *
+     * @param exists whether a file exists (local or Hadoop path, as the caller reads files)
+     * @param read   the text of a file
+     */
+    public static DesignSpace resolve(String spec, java.util.function.Predicate<String> exists,
+                                      java.util.function.Function<String, String> read) {
+        if (exists.test(spec)) {
+            return parse(read.apply(spec), spec);
+        }
+        if (spec.matches("[A-Za-z0-9_-]+")) {
+            return builtin(spec);
+        }
+        throw new BadInputException("--space: design space file " + spec + " does not exist");
     }
 
     /** The YAML this space was parsed from, stored beside checkpoints so they describe themselves. */
@@ -196,7 +216,7 @@ public final class DesignSpace implements Serializable {
                 n = n == null ? null : n.get(part);
             }
             if (n == null || n.isNull()) {
-                throw new IllegalArgumentException(source + ": missing field '" + path + "'");
+                throw new BadInputException(source + ": missing field '" + path + "'");
             }
             return n;
         }
@@ -204,7 +224,7 @@ public final class DesignSpace implements Serializable {
         String text(String path) {
             JsonNode n = node(path);
             if (!n.isTextual() || n.asText().isBlank()) {
-                throw new IllegalArgumentException(source + ": field '" + path + "' must be a non-empty string");
+                throw new BadInputException(source + ": field '" + path + "' must be a non-empty string");
             }
             return n.asText();
         }
@@ -212,7 +232,7 @@ public final class DesignSpace implements Serializable {
         int positiveInt(String path) {
             JsonNode n = node(path);
             if (!n.isInt() || n.asInt() <= 0) {
-                throw new IllegalArgumentException(source + ": field '" + path + "' must be a positive integer, got " + n);
+                throw new BadInputException(source + ": field '" + path + "' must be a positive integer, got " + n);
             }
             return n.asInt();
         }
@@ -220,7 +240,7 @@ public final class DesignSpace implements Serializable {
         double fraction(String path) {
             JsonNode n = node(path);
             if (!n.isNumber() || n.asDouble() < 0 || n.asDouble() >= 1) {
-                throw new IllegalArgumentException(source + ": field '" + path + "' must be a number in [0, 1), got " + n);
+                throw new BadInputException(source + ": field '" + path + "' must be a number in [0, 1), got " + n);
             }
             return n.asDouble();
         }
@@ -228,16 +248,16 @@ public final class DesignSpace implements Serializable {
         int[] choices(String path) {
             JsonNode n = node(path);
             if (!n.isArray() || n.isEmpty()) {
-                throw new IllegalArgumentException(source + ": field '" + path + "' must be a non-empty list of positive integers");
+                throw new BadInputException(source + ": field '" + path + "' must be a non-empty list of positive integers");
             }
             List<Integer> out = new ArrayList<>();
             for (Iterator<JsonNode> it = n.elements(); it.hasNext(); ) {
                 JsonNode e = it.next();
                 if (!e.isInt() || e.asInt() <= 0) {
-                    throw new IllegalArgumentException(source + ": field '" + path + "' must hold positive integers, got " + e);
+                    throw new BadInputException(source + ": field '" + path + "' must hold positive integers, got " + e);
                 }
                 if (out.contains(e.asInt())) {
-                    throw new IllegalArgumentException(source + ": field '" + path + "' lists " + e + " twice");
+                    throw new BadInputException(source + ": field '" + path + "' lists " + e + " twice");
                 }
                 out.add(e.asInt());
             }

@@ -16,6 +16,20 @@ class DesignSpaceTest {
             """;
 
     @Test
+    void spaceOptionIsAnExistingFileOrElseABuiltInName() {
+        java.util.Map<String, String> files = java.util.Map.of("my-space", DesignSpace.builtin("demo").yaml()
+                .replace("name: demo", "name: mine"));
+        DesignSpace file = DesignSpace.resolve("my-space", files::containsKey, files::get);
+        assertEquals("mine", file.name, "a file named like a built-in space wins");
+        assertEquals("hat-wmt14", DesignSpace.resolve("hat-wmt14", files::containsKey, files::get).name);
+        var missing = assertThrows(dev.hatspark.util.BadInputException.class,
+                () -> DesignSpace.resolve("conf/none.yaml", files::containsKey, files::get));
+        assertTrue(missing.getMessage().contains("conf/none.yaml") && missing.getMessage().contains("does not exist"),
+                missing.getMessage());
+        assertThrows(dev.hatspark.util.BadInputException.class, () -> DesignSpace.resolve("nosuch", files::containsKey, files::get));
+    }
+
+    @Test
     void hatWmt14MatchesThePaper() {
         DesignSpace s = DesignSpace.builtin("hat-wmt14");
         assertArrayEquals(new int[] {640, 512}, s.encoderEmbedDim);

@@ -1,6 +1,25 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.store.Spark;
+import dev.hatspark.jobs.analysis.Report;
+import dev.hatspark.jobs.analysis.Sql;
+import dev.hatspark.jobs.bench.EvalBenchmark;
+import dev.hatspark.jobs.bench.PredictorBenchmark;
+import dev.hatspark.jobs.cli.Demo;
+import dev.hatspark.jobs.cli.Job;
+import dev.hatspark.jobs.cli.Profile;
+import dev.hatspark.jobs.corpus.PrepareCorpus;
+import dev.hatspark.jobs.latency.FitPredictor;
+import dev.hatspark.jobs.latency.ImportLatency;
+import dev.hatspark.jobs.latency.MeasureLatency;
+import dev.hatspark.jobs.search.Sweep;
+import dev.hatspark.jobs.subnet.Evaluate;
+import dev.hatspark.jobs.subnet.TrainSubnet;
+import dev.hatspark.jobs.supernet.EvalSubnet;
+import dev.hatspark.jobs.supernet.TrainSupernet;
+import dev.hatspark.jobs.supernet.ValidateSupernet;
 import org.apache.spark.sql.SparkSession;
+import dev.hatspark.util.BadInputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,7 +27,8 @@ import java.util.concurrent.Callable;
 
 /** Entry point: {@code hat <job> [options]}, the same under submit/hat, spark-submit, YARN or EMR. */
 @Command(name = "hat", mixinStandardHelpOptions = true, version = "hat-spark 0.1.0",
-        description = "HAT (Hardware-Aware Transformers) architecture search on Spark.",
+        description = {"HAT (Hardware-Aware Transformers) architecture search on Spark.",
+                "--debug (anywhere) or HAT_DEBUG=1: print the stack trace of a bad-input error too."},
         subcommands = {PrepareCorpus.class, TrainSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
                 FitPredictor.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
                 Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class})
@@ -25,13 +45,16 @@ public final class Hat implements Callable<Integer> {
     }
 
     /** Runs a job; bad input ends with one line naming what was wrong, not a stack trace. */
-    public static int execute(String... argv) {
+    public static int execute(String... args) {
+        // --debug anywhere on the line (not a job option): stack traces of bad-input errors too
+        boolean debug = debug() || java.util.Arrays.asList(args).contains("--debug");
+        String[] argv = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         CommandLine cli = new CommandLine(new Hat());
         Profile profile;
         try {
             profile = Profile.parse(argv);
             profile.validate(cli);
-        } catch (IllegalArgumentException e) {
+        } catch (BadInputException e) {
             System.err.println("hat: error: " + e.getMessage());
             return 1;
         }
@@ -42,7 +65,7 @@ public final class Hat implements Callable<Integer> {
                     || sub.isUsageHelpRequested()) {
                 return new CommandLine.RunLast().execute(parsed);
             }
-            Job job = (Job) sub.commandSpec().userObject();
+            Job<?> job = (Job<?>) sub.commandSpec().userObject();
             boolean ownSession = SparkSession.getActiveSession().isEmpty();
             if (!profile.isEmpty()) {
                 System.out.println("hat " + job.name() + ": " + profile.describe()); // secrets masked
@@ -54,9 +77,12 @@ public final class Hat implements Callable<Integer> {
                 System.out.printf("%s done in %.1f s: %s%n", job.name(), (System.nanoTime() - t0) / 1e9, result);
                 return 0;
             } catch (Exception e) {
-                IllegalArgumentException bad = badInput(e);
+                BadInputException bad = badInput(e);
                 if (bad != null) {
                     System.err.println("hat " + job.name() + ": error: " + bad.getMessage());
+                    if (debug) {
+                        e.printStackTrace();
+                    }
                     return 1;
                 }
                 throw new CommandLine.ExecutionException(sub.commandSpec().commandLine(),
@@ -70,13 +96,22 @@ public final class Hat implements Callable<Integer> {
         return cli.execute(profile.args());
     }
 
-    /** Bad input may surface wrapped, e.g. in a SparkException from a task: find it in the cause chain. */
-    static IllegalArgumentException badInput(Throwable e) {
+    /**
+     * Bad input may surface wrapped, e.g. in a SparkException from a task: find it in the cause chain.
+     * Only {@link BadInputException} counts; any other exception (also Hadoop's or Spark's own
+     * IllegalArgumentException) is a failure whose stack trace the user needs.
+     */
+    public static BadInputException badInput(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof IllegalArgumentException iae) {
-                return iae;
+            if (t instanceof BadInputException bad) {
+                return bad;
             }
         }
         return null;
+    }
+
+    /** {@code HAT_DEBUG=1} (or {@code -Dhat.debug=true}) prints the stack trace of a bad-input error too. */
+    static boolean debug() {
+        return "1".equals(System.getenv("HAT_DEBUG")) || Boolean.getBoolean("hat.debug");
     }
 }

@@ -1,5 +1,6 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.store.Spark;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterEach;

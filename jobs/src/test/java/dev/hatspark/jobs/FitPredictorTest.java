@@ -1,5 +1,11 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.latency.FitPredictor;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.latency.MeasureLatency;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Spark;
 import dev.hatspark.latency.Accuracy;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;

@@ -1,5 +1,14 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.latency.ImportRecord;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.search.Sweep;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.latency.FitPredictor;
+import dev.hatspark.jobs.latency.ImportLatency;
+import dev.hatspark.jobs.store.Spark;
 import dev.hatspark.latency.FeatureSpec;
 import dev.hatspark.latency.Features;
 import dev.hatspark.measure.HatMeasure;
@@ -222,7 +231,7 @@ class ImportLatencyTest {
         var e4 = assertThrows(IllegalArgumentException.class, () -> importer(root, "../x", demo.toString()).run(spark));
         assertTrue(e4.getMessage().startsWith("--hardware-id must be"), e4.getMessage());
         assertEquals(10, spark.read().parquet(root + "/latency/measurements").count(), "nothing imported is lost");
-        ImportLatency.Meta meta = ImportLatency.readMeta(new Fs(spark.sparkContext().hadoopConfiguration()), new Layout(root), "pi");
+        ImportRecord meta = ImportRecord.read(new Fs(spark.sparkContext().hadoopConfiguration()), new Layout(root), "pi");
         assertEquals(1, meta.imports().size());
         assertEquals(2, meta.imports().get(0).badSkipped());
     }

@@ -1,5 +1,7 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.latency.MeasureLatency;
+import dev.hatspark.jobs.store.Spark;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;

@@ -1,5 +1,7 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.analysis.Sql;
+import dev.hatspark.jobs.store.Layout;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.spark.sql.Dataset;

@@ -1,5 +1,16 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.corpus.CorpusInput;
+import dev.hatspark.jobs.latency.FitPredictor;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.latency.MeasureLatency;
+import dev.hatspark.jobs.search.Sweep;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.supernet.EvalSubnet;
+import dev.hatspark.jobs.corpus.CorpusMeta;
+import dev.hatspark.jobs.corpus.PrepareCorpus;
+import dev.hatspark.jobs.store.Spark;
+import dev.hatspark.jobs.supernet.TrainSupernet;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -67,14 +78,14 @@ class PipelineTest {
         TrainSupernet t = new TrainSupernet();
         t.run.root = root;
         t.space = space;
-        t.steps = steps;
-        t.maxTokens = 512;
-        t.warmup = 2;
-        t.lr = 2e-3f;
-        t.validEvery = 2;
-        t.checkpointEvery = 2;
-        t.logEvery = 2;
-        t.maxLen = 64;
+        t.recipe.steps = steps;
+        t.recipe.maxTokens = 512;
+        t.recipe.warmup = 2;
+        t.recipe.lr = 2e-3f;
+        t.recipe.validEvery = 2;
+        t.recipe.checkpointEvery = 2;
+        t.recipe.logEvery = 2;
+        t.recipe.maxLen = 64;
         return t;
     }
 
@@ -103,7 +114,7 @@ class PipelineTest {
     void prepareCorpusReadsLineAlignedTextFiles() throws Exception {
         Path src = dir.resolve("a.en");
         Path tgt = dir.resolve("a.es");
-        List<String> lines = PrepareCorpus.builtinLines().subList(1, 201);
+        List<String> lines = CorpusInput.builtinLines().subList(1, 201);
         Files.write(src, lines.stream().map(l -> l.split("\t")[1]).toList());
         Files.write(tgt, lines.stream().map(l -> l.split("\t")[2]).toList());
         PrepareCorpus p = prepare(dir.resolve("text").toString());

@@ -1,5 +1,7 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.bench.PredictorBenchmark;
+import dev.hatspark.jobs.store.Spark;
 import dev.hatspark.latency.Features;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;

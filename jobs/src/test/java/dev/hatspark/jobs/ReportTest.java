@@ -1,5 +1,7 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.analysis.Report;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;

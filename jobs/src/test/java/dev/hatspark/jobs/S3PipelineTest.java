@@ -1,5 +1,12 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.corpus.CorpusInput;
+import dev.hatspark.jobs.corpus.PrepareCorpus;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Spark;
 import dev.hatspark.model.SupernetTrainer;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
@@ -200,7 +207,7 @@ class S3PipelineTest {
     void pipelineOnS3aEqualsTheLocalRunAndLeaksNoSecret() throws Exception {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         // the same input bytes on both file systems: a gzipped TSV and a design-space YAML
-        byte[] tsv = gzip(String.join("\n", PrepareCorpus.builtinLines().subList(0, 601)) + "\n");
+        byte[] tsv = gzip(String.join("\n", CorpusInput.builtinLines().subList(0, 601)) + "\n");
         String localIn = dir.resolve("in").toString();
         fs.write(s3("in/bible.tsv.gz"), tsv);
         fs.writeText(s3("in/tiny.yaml"), PipelineTest.TINY_SPACE);

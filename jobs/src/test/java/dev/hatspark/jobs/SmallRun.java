@@ -1,5 +1,15 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.latency.Hardware;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.search.Sweep;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.corpus.PrepareCorpus;
+import dev.hatspark.jobs.latency.FitPredictor;
+import dev.hatspark.jobs.latency.MeasureLatency;
+import dev.hatspark.jobs.store.Spark;
+import dev.hatspark.jobs.supernet.EvalSubnet;
+import dev.hatspark.jobs.supernet.TrainSupernet;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
 import org.apache.spark.sql.SparkSession;
@@ -53,14 +63,14 @@ final class SmallRun {
         TrainSupernet t = new TrainSupernet();
         t.run.root = root;
         t.space = spaceFile.toString();
-        t.steps = 4;
-        t.maxTokens = 512;
-        t.warmup = 2;
-        t.lr = 2e-3f;
-        t.validEvery = 2;
-        t.checkpointEvery = 2;
-        t.logEvery = 2;
-        t.maxLen = 64;
+        t.recipe.steps = 4;
+        t.recipe.maxTokens = 512;
+        t.recipe.warmup = 2;
+        t.recipe.lr = 2e-3f;
+        t.recipe.validEvery = 2;
+        t.recipe.checkpointEvery = 2;
+        t.recipe.logEvery = 2;
+        t.recipe.maxLen = 64;
         t.run(spark);
 
         EvalSubnet e = new EvalSubnet();

@@ -1,5 +1,8 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.cli.Job;
+import dev.hatspark.jobs.cli.Profile;
+import dev.hatspark.jobs.search.Sweep;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,13 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.corpus.CorpusInput;
+import dev.hatspark.jobs.corpus.PrepareCorpus;
+import dev.hatspark.jobs.subnet.Evaluate;
+import dev.hatspark.jobs.supernet.EvalSubnet;
+import dev.hatspark.jobs.supernet.ValidateSupernet;
+import dev.hatspark.jobs.store.Spark;
+import dev.hatspark.jobs.subnet.TrainSubnet;
+import dev.hatspark.jobs.supernet.TrainSupernet;
 import dev.hatspark.bleu.Bleu;
 import dev.hatspark.corpus.Bpe;
 import dev.hatspark.space.ArchConfig;
@@ -49,13 +57,13 @@ class SubnetJobsTest {
         TrainSupernet t = new TrainSupernet();
         t.run.root = root;
         t.space = dir.resolve("tiny.yaml").toString();
-        t.steps = 6;
-        t.maxTokens = 512;
-        t.warmup = 2;
-        t.lr = 2e-3f;
-        t.validEvery = 6;
-        t.checkpointEvery = 6;
-        t.maxLen = 64;
+        t.recipe.steps = 6;
+        t.recipe.maxTokens = 512;
+        t.recipe.warmup = 2;
+        t.recipe.lr = 2e-3f;
+        t.recipe.validEvery = 6;
+        t.recipe.checkpointEvery = 6;
+        t.recipe.maxLen = 64;
         t.run(spark);
     }
 
@@ -103,7 +111,6 @@ class SubnetJobsTest {
         EvalSubnet e = new EvalSubnet();
         e.run.root = root;
         e.configs = List.of(C.toJson());
-        e.maxLen = 64;
         double inheritedLoss = ((List<EvalSubnet.Evaluation>) e.run(spark)).get(0).valLoss();
         Row first = spark.read().parquet(root + "/subnets/" + C.hash() + "/inherited/metrics").orderBy("step").first();
         assertEquals(inheritedLoss, first.getDouble(2), 1e-4);
@@ -147,7 +154,7 @@ class SubnetJobsTest {
         double bleu = Bleu.corpus(tr.stream().map(r -> r.getString(1)).toList(), tr.stream().map(r -> r.getString(2)).toList()).bleu();
         assertEquals(bleu, c.<Double>getAs("bleu"), 1e-9);
         Map<String, String> raw = new HashMap<>();
-        PrepareCorpus.builtinLines().stream().skip(1).map(l -> l.split("\t")).forEach(p -> raw.put(p[0], p[2]));
+        CorpusInput.builtinLines().stream().skip(1).map(l -> l.split("\t")).forEach(p -> raw.put(p[0], p[2]));
         tr.forEach(r -> assertEquals(raw.get(r.getString(0)), r.getString(2), "reference of " + r.getString(0)));
         assertTrue(tr.stream().noneMatch(r -> r.getString(1).contains("\u2581")), "hypotheses are detokenized");
         // detokenization inverts the tokenization: decoded reference ids score (almost) 100 against the raw text

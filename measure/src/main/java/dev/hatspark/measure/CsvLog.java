@@ -1,5 +1,6 @@
 package dev.hatspark.measure;
 
+import dev.hatspark.util.BadInputException;
 import dev.hatspark.latency.Measurement;
 import dev.hatspark.latency.MeasurementCsv;
 
@@ -57,16 +58,16 @@ final class CsvLog implements Closeable {
         } else {
             MeasurementCsv.Parsed p = MeasurementCsv.parse(text, file.toString(), null);
             if (!p.format().equals(MeasurementCsv.OURS)) {
-                throw new IllegalArgumentException(file + ": not a hat-measure CSV (it is HAT's format): pass another --out");
+                throw new BadInputException(file + ": not a hat-measure CSV (it is HAT's format): pass another --out");
             }
             if (!p.bad().isEmpty()) {
-                throw new IllegalArgumentException(p.bad().size() + " bad rows in " + file + ", first " + p.bad().get(0)
+                throw new BadInputException(p.bad().size() + " bad rows in " + file + ", first " + p.bad().get(0)
                         + ": fix or move the file before resuming");
             }
             for (Measurement m : p.rows()) {
                 for (Map.Entry<String, Object> e : expect.entrySet()) {
                     if (!Objects.equals(m.get(e.getKey()), e.getValue())) {
-                        throw new IllegalArgumentException(file + " holds measurements with " + e.getKey() + " '"
+                        throw new BadInputException(file + " holds measurements with " + e.getKey() + " '"
                                 + m.get(e.getKey()) + "', this run's is '" + e.getValue()
                                 + "': pass another --out or the same options");
                     }

@@ -1,5 +1,6 @@
 package dev.hatspark.measure;
 
+import dev.hatspark.util.BadInputException;
 import dev.hatspark.latency.Device;
 import dev.hatspark.latency.LatencyProtocol;
 import dev.hatspark.latency.ProtocolOptions;
@@ -16,7 +17,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,7 +112,7 @@ public final class HatMeasure implements Callable<Integer> {
         DesignSpace ds = loadSpace(space);
         LatencyProtocol protocol = protocolOptions.protocol();
         if (vocabSize < 4) {
-            throw new IllegalArgumentException("--vocab-size must be at least 4, got " + vocabSize);
+            throw new BadInputException("--vocab-size must be at least 4, got " + vocabSize);
         }
         List<ArchConfig> todo = configs != null ? readConfigs(configs, ds) : sample(ds);
         Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 1);
@@ -160,7 +160,7 @@ public final class HatMeasure implements Callable<Integer> {
 
     private List<ArchConfig> sample(DesignSpace ds) {
         if (samples < 1) {
-            throw new IllegalArgumentException("--samples must be at least 1, got " + samples);
+            throw new BadInputException("--samples must be at least 1, got " + samples);
         }
         return Genetics.sampleDistinct(ds, samples, seed);
     }
@@ -171,23 +171,20 @@ public final class HatMeasure implements Callable<Integer> {
                 .map(s -> Duration.between(s, Instant.now()).toMillis() / 1e3).orElse(-1.0);
     }
 
-    static DesignSpace loadSpace(String nameOrPath) throws IOException {
-        Path p = Path.of(nameOrPath);
-        if (nameOrPath.endsWith(".yaml") || nameOrPath.endsWith(".yml") || Files.exists(p)) {
-            if (!Files.exists(p)) {
-                throw new IllegalArgumentException("--space: no such file " + nameOrPath);
+    static DesignSpace loadSpace(String nameOrPath) {
+        return DesignSpace.resolve(nameOrPath, f -> Files.isRegularFile(Path.of(f)), f -> {
+            try {
+                return Files.readString(Path.of(f));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("cannot read " + f, e);
             }
-            try (InputStream in = Files.newInputStream(p)) {
-                return DesignSpace.load(in, nameOrPath);
-            }
-        }
-        return DesignSpace.builtin(nameOrPath);
+        });
     }
 
     /** One config JSON per line; blank lines and # comments skipped; each checked against the space. */
     static List<ArchConfig> readConfigs(Path file, DesignSpace ds) throws IOException {
         if (!Files.exists(file)) {
-            throw new IllegalArgumentException("--configs: no such file " + file);
+            throw new BadInputException("--configs: no such file " + file);
         }
         List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         Set<ArchConfig> out = new LinkedHashSet<>();
@@ -199,11 +196,11 @@ public final class HatMeasure implements Callable<Integer> {
             try {
                 out.add(ArchConfig.fromJson(l).validate(ds));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(file + ":" + (i + 1) + ": " + e.getMessage());
+                throw new BadInputException(file + ":" + (i + 1) + ": " + e.getMessage());
             }
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no configs");
+            throw new BadInputException(file + ": no configs");
         }
         return new ArrayList<>(out);
     }

@@ -1,5 +1,6 @@
 package dev.hatspark.jobs.ml;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -62,7 +63,7 @@ final class MlIo {
         JsonNode meta = parse(text);
         String cls = meta.path("class").asText();
         if (!cls.equals(expected.getName())) {
-            throw new IllegalArgumentException("Metadata at " + path + " is for " + cls + ", not " + expected.getName());
+            throw new BadInputException("Metadata at " + path + " is for " + cls + ", not " + expected.getName());
         }
         return meta;
     }
@@ -96,7 +97,7 @@ final class MlIo {
     static void requireVector(StructType schema, String role, String column) {
         DataType type = column(schema, role, column);
         if (!SQLDataTypes.VectorType().equals(type)) {
-            throw new IllegalArgumentException(role + " column '" + column + "' must be of type vector"
+            throw new BadInputException(role + " column '" + column + "' must be of type vector"
                     + " (org.apache.spark.ml.linalg.Vector) but is " + type.catalogString());
         }
     }
@@ -105,13 +106,13 @@ final class MlIo {
     static void requireNumeric(StructType schema, String role, String column) {
         DataType type = column(schema, role, column);
         if (!(type instanceof NumericType)) {
-            throw new IllegalArgumentException(role + " column '" + column + "' must be numeric but is " + type.catalogString());
+            throw new BadInputException(role + " column '" + column + "' must be numeric but is " + type.catalogString());
         }
     }
 
     private static DataType column(StructType schema, String role, String column) {
         if (!Arrays.asList(schema.fieldNames()).contains(column)) {
-            throw new IllegalArgumentException(role + " column '" + column + "' does not exist; available columns: "
+            throw new BadInputException(role + " column '" + column + "' does not exist; available columns: "
                     + String.join(", ", schema.fieldNames()));
         }
         return schema.apply(column).dataType();

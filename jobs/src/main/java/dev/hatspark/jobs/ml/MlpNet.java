@@ -1,5 +1,6 @@
 package dev.hatspark.jobs.ml;
 
+import dev.hatspark.util.BadInputException;
 import org.apache.spark.mllib.linalg.DenseVector;
 import org.apache.spark.mllib.linalg.Vector;
 import org.apache.spark.mllib.optimization.Gradient;
@@ -23,7 +24,7 @@ final class MlpNet implements Serializable {
 
     MlpNet(int[] layers, double[] weights, double labelMean, double labelStd) {
         if (layers.length < 2 || layers[layers.length - 1] != 1 || weights.length != numWeights(layers)) {
-            throw new IllegalArgumentException("weights do not match layer sizes " + Arrays.toString(layers));
+            throw new BadInputException("weights do not match layer sizes " + Arrays.toString(layers));
         }
         this.layers = layers;
         this.weights = weights;
@@ -59,7 +60,7 @@ final class MlpNet implements Serializable {
 
     static void checkSize(int[] layers, int size) {
         if (size != layers[0]) {
-            throw new IllegalArgumentException("features vector has size " + size + " but the network expects " + layers[0]);
+            throw new BadInputException("features vector has size " + size + " but the network expects " + layers[0]);
         }
     }
 

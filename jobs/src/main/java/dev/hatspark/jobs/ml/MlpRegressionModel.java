@@ -1,5 +1,6 @@
 package dev.hatspark.jobs.ml;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.ml.Model;
@@ -81,7 +82,7 @@ public final class MlpRegressionModel extends Model<MlpRegressionModel> implemen
     static StructType outputSchema(StructType schema, String featuresCol, String predictionCol) {
         MlIo.requireVector(schema, "features", featuresCol);
         if (Arrays.asList(schema.fieldNames()).contains(predictionCol)) {
-            throw new IllegalArgumentException("prediction column '" + predictionCol + "' already exists");
+            throw new BadInputException("prediction column '" + predictionCol + "' already exists");
         }
         return schema.add(predictionCol, DataTypes.DoubleType, true);
     }

@@ -1,5 +1,6 @@
 package dev.hatspark.jobs.ml;
 
+import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Estimator;
@@ -155,7 +156,7 @@ public final class MlpRegressor extends Estimator<MlpRegressionModel> implements
         data.persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long n = data.count();
-            if (n == 0) throw new IllegalArgumentException("MlpRegressor: no training rows");
+            if (n == 0) throw new BadInputException("MlpRegressor: no training rows");
             int[] layers = layerSizes(data.first()._2().size(), getHiddenLayers());
             // column 0 is the label, 1..d the features
             double[][] stats = meanAndStd(data, n, layers[0] + 1);
@@ -225,7 +226,7 @@ public final class MlpRegressor extends Estimator<MlpRegressionModel> implements
             while (it.hasNext()) {
                 double[] r = it.next();
                 if (r.length != size) {
-                    throw new IllegalArgumentException("features vectors differ in size: " + (r.length - 1) + " and " + (size - 1));
+                    throw new BadInputException("features vectors differ in size: " + (r.length - 1) + " and " + (size - 1));
                 }
                 for (int i = 0; i < size; i++) s[i] += r[i];
             }

@@ -1,0 +1,110 @@
+package dev.hatspark.jobs.bench;
+
+import dev.hatspark.jobs.cli.Job;
+import dev.hatspark.jobs.cli.RunOptions;
+import dev.hatspark.jobs.corpus.Corpus;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.hatspark.model.Torch;
+import dev.hatspark.model.Batch;
+import dev.hatspark.model.Batches;
+import dev.hatspark.model.Flops;
+import dev.hatspark.model.SuperTransformer;
+import dev.hatspark.model.SubnetEvaluator;
+import dev.hatspark.space.ArchConfig;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * bench-eval (a benchmark, not a test): validation-loss evaluation throughput of the largest and
+ * smallest SubTransformer (tokens/s, GFLOP/s) next to this machine's DJL dense-matmul GFLOP/s, and the
+ * process's resident memory.
+ */
+@Command(name = "bench-eval", mixinStandardHelpOptions = true,
+        description = "Benchmark: evaluation throughput vs DJL matmul GFLOP/s on this machine (needs a trained run root).")
+public final class EvalBenchmark implements Job<String> {
+    @Mixin
+    public RunOptions run = new RunOptions();
+
+    @Option(names = "--repeats", description = "Timed passes over the validation set. Default: ${DEFAULT-VALUE}")
+    public int repeats = 3;
+
+    @Option(names = "--max-tokens", description = "Default: ${DEFAULT-VALUE}")
+    public int maxTokens = 4096;
+
+    @Option(names = "--threads", description = "PyTorch threads (0 = all cores). Default: ${DEFAULT-VALUE}")
+    public int threads = 0;
+
+    @Override
+    public String name() {
+        return "bench-eval";
+    }
+
+    @Override
+    public String run(SparkSession spark) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Layout layout = run.layout();
+        String ckpt = Checkpoints.latestOf(fs, layout);
+        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
+        List<int[][]> valid = Corpus.validation(spark, layout, 0).pairs();
+        StringBuilder out = new StringBuilder();
+        try (NDManager root = NDManager.newBaseManager()) {
+            double matmul = matmulGflops(root, 512);
+            out.append(String.format("DJL matmul 512x512: %.1f GFLOP/s (%d threads)%n", matmul, Torch.threads()));
+            SuperTransformer model = Checkpoints.loadModel(fs, ckpt, root);
+            List<Batch> batches = Batches.byTokens(valid, maxTokens);
+            SubnetEvaluator ev = new SubnetEvaluator(model, batches);
+            for (ArchConfig c : List.of(model.space().largest(), model.space().smallest())) {
+                ev.validLoss(c); // warm-up
+                long t0 = System.nanoTime();
+                double loss = 0;
+                for (int i = 0; i < repeats; i++) {
+                    loss = ev.validLoss(c);
+                }
+                double s = (System.nanoTime() - t0) / 1e9 / repeats;
+                double gflops = Flops.forward(c, model.space().qkvDim, model.tgtVocab(), batches) / s / 1e9;
+                out.append(String.format("%s: loss %.4f, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of matmul, %.2f s per pass%n",
+                        c.equals(model.space().largest()) ? "largest " : "smallest", loss, ev.tokens() / s, gflops,
+                        100 * gflops / matmul, s));
+            }
+        }
+        out.append(String.format("resident memory (VmRSS): %s, JVM heap used %d MiB%n", rss(),
+                (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20));
+        System.out.print(out);
+        return "see above";
+    }
+
+    static double matmulGflops(NDManager m, int n) {
+        NDArray a = m.randomUniform(0, 1, new Shape(n, n));
+        NDArray b = m.randomUniform(0, 1, new Shape(n, n));
+        for (int i = 0; i < 20; i++) {
+            a.matMul(b).close();
+        }
+        int reps = 200;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) {
+            a.matMul(b).close();
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        return 2.0 * n * n * n * reps / s / 1e9;
+    }
+
+    static String rss() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmRSS"))
+                    .map(l -> l.substring(6).trim()).findFirst().orElse("n/a");
+        } catch (Exception e) {
+            return "n/a";
+        }
+    }
+}

@@ -1,0 +1,109 @@
+package dev.hatspark.jobs.corpus;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.util.BadInputException;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * The parallel text a corpus is prepared from: a TSV ({@code ref, src, tgt} with header, gzip or not,
+ * or {@link #BUILTIN}) or two line-aligned text files. Recorded in {@code corpus/_corpus.json}, so
+ * evaluate can read the raw reference text again.
+ */
+public record CorpusInput(String tsv, String srcFile, String tgtFile) implements Serializable {
+    public static final String BUILTIN = "builtin:bible";
+    static final String HEADER = "ref\tsrc\ttgt";
+
+    /** For messages and logs. */
+    @JsonIgnore
+    public String describe() {
+        return tsv != null ? tsv : srcFile + " and " + tgtFile;
+    }
+
+    /** Rows of {ref, src, tgt}; bad rows fail the job with the file and the offending line. */
+    public JavaRDD<String[]> read(SparkSession spark, Fs fs) {
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        if (tsv == null) {
+            if (srcFile == null || tgtFile == null) {
+                throw new BadInputException("--src-file and --tgt-file go together; got only one");
+            }
+            requireExists(fs, srcFile);
+            requireExists(fs, tgtFile);
+            JavaPairRDD<Long, String> src = jsc.textFile(srcFile).zipWithIndex().mapToPair(t -> new Tuple2<>(t._2, t._1));
+            JavaPairRDD<Long, String> tgt = jsc.textFile(tgtFile).zipWithIndex().mapToPair(t -> new Tuple2<>(t._2, t._1));
+            long ns = src.count();
+            long nt = tgt.count();
+            if (ns != nt) {
+                throw new BadInputException(srcFile + " has " + ns + " lines but " + tgtFile + " has " + nt
+                        + "; the two sides must be line-aligned");
+            }
+            return src.join(tgt).sortByKey().map(t -> new String[] {"line " + (t._1 + 1), t._2._1, t._2._2});
+        }
+        JavaRDD<String> lines;
+        if (tsv.equals(BUILTIN)) {
+            List<String> all = builtinLines();
+            lines = jsc.parallelize(all, Math.max(4, all.size() / 2000)); // small tasks: no oversized-task warnings
+        } else {
+            requireExists(fs, tsv);
+            lines = jsc.textFile(tsv);
+        }
+        String source = tsv;
+        List<String> first;
+        try {
+            first = lines.take(1);
+        } catch (Exception e) { // e.g. a corrupt .gz or a denied s3a read, surfacing from a Spark task
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new BadInputException("corpus input " + source + " cannot be read: " + root.getMessage(), e);
+        }
+        if (first.isEmpty() || !first.get(0).equals(HEADER)) {
+            throw new BadInputException(source + ": line 1 must be the header 'ref<TAB>src<TAB>tgt', got '"
+                    + (first.isEmpty() ? "" : abbreviate(first.get(0))) + "'");
+        }
+        JavaRDD<String> body = lines.filter(l -> !l.equals(HEADER) && !l.isBlank());
+        List<String> bad = body.filter(l -> l.split("\t", -1).length != 3).take(1);
+        if (!bad.isEmpty()) {
+            throw new BadInputException(source + ": row '" + abbreviate(bad.get(0)) + "' has "
+                    + bad.get(0).split("\t", -1).length + " tab-separated fields, expected 3 (ref, src, tgt)");
+        }
+        return body.map(l -> l.split("\t", -1));
+    }
+
+    private static void requireExists(Fs fs, String path) {
+        if (!fs.exists(path)) {
+            throw new BadInputException("corpus input " + path + " does not exist");
+        }
+    }
+
+    public static List<String> builtinLines() {
+        try (InputStream in = CorpusInput.class.getResourceAsStream("/corpus/bible-kjv-rv1909.en-es.tsv.gz")) {
+            if (in == null) {
+                throw new IllegalStateException("the bundled corpus is missing from the jar");
+            }
+            String text = new String(new GZIPInputStream(in).readAllBytes(), StandardCharsets.UTF_8);
+            return new ArrayList<>(Arrays.asList(text.split("\n")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String abbreviate(String s) {
+        return s.length() > 80 ? s.substring(0, 77) + "..." : s;
+    }
+}

@@ -1,0 +1,330 @@
+package dev.hatspark.jobs.search;
+
+import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.cli.Job;
+import dev.hatspark.jobs.cli.RunOptions;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Tables;
+import dev.hatspark.latency.Features;
+import dev.hatspark.search.Budgets;
+import dev.hatspark.search.Lockstep;
+import dev.hatspark.jobs.supernet.Evaluations;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.hatspark.search.Candidate;
+import dev.hatspark.search.Evolution;
+import dev.hatspark.search.SearchParams;
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.util.Progress;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * sweep: HAT's evolutionary search for many latency budgets in lockstep. Each generation is one Spark
+ * job for all budgets: candidates are proposed under the predictor's budget, deduplicated by config
+ * hash across budgets and against the evaluation cache, and the rest sharded over executors
+ * (balanced by FLOPs) for validation loss. Every finished generation is committed to Parquet, so a
+ * restarted sweep resumes after it and ends exactly where an uninterrupted one would.
+ */
+@Command(name = "sweep", mixinStandardHelpOptions = true,
+        description = "Evolutionary (or --random) search over several latency budgets; one Spark job per generation.")
+public final class Sweep implements Job<Sweep.Result> {
+    private static final Logger LOG = LoggerFactory.getLogger(Sweep.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Mixin
+    public RunOptions run = new RunOptions();
+
+    @Option(names = "--budgets", split = ",", description = "Latency budgets in ms, comma-separated")
+    public double[] budgets;
+
+    @Option(names = "--budget-percentiles", split = ",", description = "Instead of --budgets: budgets at these percentiles"
+            + " (0-100) of the predicted latency of 500 sampled configs (what the demo uses: 20,50,90)")
+    public double[] budgetPercentiles;
+
+    @Option(names = "--hardware-id", description = "Predictor to gate candidates with; default: the only one under latency/predictor/")
+    public String hardwareId;
+
+    @Option(names = "--sweep-id", description = "Output folder under sweeps/; default: evo-<seed> or random-<seed>")
+    public String sweepId;
+
+    @Option(names = "--checkpoint", description = "SuperTransformer checkpoint; default: the newest of the run root")
+    public String checkpoint;
+
+    @Option(names = "--population", description = "Default: ${DEFAULT-VALUE}")
+    public int population = 125;
+
+    @Option(names = "--parents", description = "Default: ${DEFAULT-VALUE}")
+    public int parents = 25;
+
+    @Option(names = "--mutations", description = "Default: ${DEFAULT-VALUE}")
+    public int mutations = 50;
+
+    @Option(names = "--crossovers", description = "Default: ${DEFAULT-VALUE}")
+    public int crossovers = 50;
+
+    @Option(names = "--mutation-prob", description = "Default: ${DEFAULT-VALUE}")
+    public double mutationProb = 0.3;
+
+    @Option(names = "--generations", description = "Default: ${DEFAULT-VALUE}")
+    public int generations = 30;
+
+    @Option(names = "--seed", description = "Default: ${DEFAULT-VALUE}")
+    public long seed = 1;
+
+    @Option(names = "--random", description = "Random search with the same evaluation budget (a fresh random population each generation)")
+    public boolean random;
+
+    @Option(names = "--valid-sentences", description = "Validation pairs used for the loss (0 = the whole valid split). Default: ${DEFAULT-VALUE}")
+    public int validSentences = 0;
+
+    @Option(names = "--max-tokens", description = "Default: ${DEFAULT-VALUE}")
+    public int maxTokens = 4096;
+
+    /** Stops after this generation as if the driver had died there (tests of resume). */
+    @Option(names = "--stop-after-generation", hidden = true)
+    public Integer stopAfter;
+
+    @Override
+    public String name() {
+        return "sweep";
+    }
+
+    /** Per-budget winner and the sweep's evaluation counts. */
+    public record Result(String sweepId, Map<Double, Best> best, long candidates, long uniqueCandidates, long evaluated) {
+    }
+
+    public record Best(String configHash, String configJson, double predictedMs, double valLoss) {
+    }
+
+    @Override
+    public Result run(SparkSession spark) throws Exception {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Layout layout = run.layout();
+        String ckpt = Checkpoints.chosen(fs, layout, checkpoint);
+        Checkpoints.State state = Checkpoints.readState(fs, ckpt);
+        DesignSpace space = state.space(ckpt);
+        String hw = hardwareId != null ? hardwareId : onlyPredictor(fs, layout);
+        LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hw);
+        checkSpace(fs, layout, hw, predictor, space);
+        SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
+        Evolution evo = new Evolution(space, params, predictor::predictMs);
+        if ((budgets == null) == (budgetPercentiles == null)) {
+            throw new BadInputException("give either --budgets (ms) or --budget-percentiles");
+        }
+        if (budgetPercentiles != null) {
+            budgets = Budgets.percentiles(space, predictor::predictMs, 500, 11, budgetPercentiles);
+            LOG.info("sweep: budgets {} ms at percentiles {} of predicted latency", Arrays.toString(budgets),
+                    Arrays.toString(budgetPercentiles));
+        }
+        double[] bs = Arrays.stream(budgets).sorted().distinct().toArray();
+        if (bs.length == 0 || bs[0] <= 0) {
+            throw new BadInputException("--budgets must be positive latencies in ms, got " + Arrays.toString(budgets));
+        }
+        for (double b : bs) {
+            evo.checkFeasible(b);
+        }
+        String id = sweepId != null ? sweepId : (random ? "random-" : "evo-") + seed;
+        Layout.Sweep dir = layout.sweep(id);
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("budgets_ms", bs);
+        meta.put("mode", random ? "random" : "evolution");
+        meta.put("params", params);
+        meta.put("hardware_id", hw);
+        meta.put("checkpoint", ckpt);
+        meta.put("valid_sentences", validSentences);
+        String paramsJson = JSON.writeValueAsString(meta);
+        Timestamp started = checkRunsAndStart(spark, fs, dir, id, paramsJson);
+
+        Evaluations.Key key = Evaluations.key(spark, layout, ckpt, validSentences, maxTokens);
+        Map<String, Double> cache = Evaluations.cached(spark, layout, key);
+        Map<Double, List<Candidate>> current = new TreeMap<>();
+        int first = resume(spark, fs, dir.population(), current);
+        if (first > 0) {
+            LOG.info("sweep {}: resuming after generation {}", id, first - 1);
+        }
+        long t0 = System.nanoTime();
+        for (int g = first; g < generations; g++) {
+            long genStart = System.nanoTime();
+            Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, bs, g, random, cache);
+            double predictS = (System.nanoTime() - genStart) / 1e9;
+            Map<String, ArchConfig> unique = Lockstep.unique(next);
+            List<ArchConfig> todo = unique.values().stream().filter(c -> !cache.containsKey(c.hash())).toList();
+            long evalStart = System.nanoTime();
+            // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
+            spark.sparkContext().setJobDescription(String.format("sweep %s generation %d/%d: evaluate %d configs",
+                    id, g + 1, generations, todo.size()));
+            List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, space.qkvDim, state.tgtVocab());
+            spark.sparkContext().setJobDescription(null);
+            double evalWallS = (System.nanoTime() - evalStart) / 1e9;
+            Set<String> freshHashes = new HashSet<>();
+            fresh.forEach(e -> {
+                cache.put(e.configHash(), e.valLoss());
+                freshHashes.add(e.configHash());
+            });
+            long commitStart = System.nanoTime();
+            Evaluations.append(spark, layout, key, fresh);
+            fs.appendParquet(populationRows(spark, id, g, next, cache, freshHashes), dir.population(), "generation");
+            writeBest(spark, fs, dir);
+            double commitS = (System.nanoTime() - commitStart) / 1e9;
+            current = next;
+            logGeneration(id, g, next, cache, unique.size(), todo.size(), fresh, predictS, evalWallS, commitS,
+                    (System.nanoTime() - genStart) / 1e9, (System.nanoTime() - t0) / 1e9 / (g - first + 1));
+            if (stopAfter != null && g == stopAfter) {
+                return null;
+            }
+        }
+        writeRuns(spark, fs, dir, id, paramsJson, started, Timestamp.from(Instant.now()), "finished");
+        return result(spark, id, dir);
+    }
+
+    /**
+     * The predictor must have been fitted on latencies of the supernet's design space (imported data
+     * too: HAT's files are of HAT's space); otherwise stop, naming every differing choice.
+     */
+    static void checkSpace(Fs fs, Layout layout, String hw, LatencyPredictor predictor, DesignSpace supernet) {
+        DesignSpace measured = predictor.spec().space();
+        if (measured == null) {
+            return;
+        }
+        String label = fs.exists(layout.latencyImport(hw)) ? "imported" : "measured";
+        List<String> diff = measured.differences(supernet, label, "supernet");
+        if (!diff.isEmpty()) {
+            throw new BadInputException("the latency predictor of hardware id '" + hw + "' was fitted on latencies of design space '"
+                    + measured.name + "', the supernet's is '" + supernet.name + "'; they differ in " + String.join("; ", diff)
+                    + ": measure or import latencies of the supernet's space");
+        }
+    }
+
+    private static String onlyPredictor(Fs fs, Layout layout) {
+        List<String> ids = fs.listIds(layout.predictors());
+        if (ids.size() != 1) {
+            throw new BadInputException("--hardware-id is needed: latency/predictor/ has " + ids);
+        }
+        return ids.get(0);
+    }
+
+    /** Rebuilds the last finished generation of every budget; returns the generation to run next. */
+    private int resume(SparkSession spark, Fs fs, String populationPath, Map<Double, List<Candidate>> current) {
+        if (!fs.exists(populationPath)) {
+            return 0;
+        }
+        Dataset<Row> pop = spark.read().parquet(populationPath);
+        Row last = pop.agg(org.apache.spark.sql.functions.max("generation")).first();
+        if (last.isNullAt(0)) {
+            return 0;
+        }
+        int g = last.getInt(0);
+        for (Row r : pop.where(col("generation").equalTo(g)).orderBy("budget_ms", "rank")
+                .select("budget_ms", "config_json", "origin", "parent_hashes", "predicted_latency_ms").collectAsList()) {
+            current.computeIfAbsent(r.getDouble(0), k -> new ArrayList<>()).add(new Candidate(
+                    ArchConfig.fromJson(r.getString(1)), r.getString(2), r.getList(3), r.getDouble(4)));
+        }
+        return g + 1;
+    }
+
+    private static Dataset<Row> populationRows(SparkSession spark, String id, int g, Map<Double, List<Candidate>> pop,
+                                               Map<String, Double> loss, Set<String> fresh) {
+        List<Row> rows = new ArrayList<>();
+        pop.forEach((b, list) -> {
+            for (int i = 0; i < list.size(); i++) {
+                Candidate c = list.get(i);
+                ArchConfig a = c.config();
+                double ffn = Features.hat10(a)[6]; // HAT's mean decoder FFN dim
+                rows.add(RowFactory.create(id, b, g, i, c.hash(), a.toJson(), a.encoderEmbedDim(), a.encoderLayerNum(),
+                        a.decoderEmbedDim(), a.decoderLayerNum(), ffn, c.predictedMs(), loss.get(c.hash()), c.origin(),
+                        c.parentHashes().toArray(new String[0]), !fresh.contains(c.hash())));
+            }
+        });
+        return spark.createDataFrame(rows, Tables.SWEEP_POPULATION).coalesce(1);
+    }
+
+    /** best/: per budget the lowest validation loss seen in any generation (ties: lower hash). */
+    private static void writeBest(SparkSession spark, Fs fs, Layout.Sweep dir) {
+        spark.read().parquet(dir.population()).createOrReplaceTempView("hat_sweep_population");
+        Dataset<Row> best = spark.sql("SELECT sweep_id, budget_ms, config_hash, config_json, predicted_latency_ms, val_loss,"
+                + " generation AS found_in_generation FROM (SELECT *, row_number() OVER (PARTITION BY budget_ms"
+                + " ORDER BY val_loss, config_hash, generation) AS r FROM hat_sweep_population) WHERE r = 1 ORDER BY budget_ms");
+        fs.writeParquet(spark.createDataFrame(best.toJavaRDD(), Tables.SWEEP_BEST).coalesce(1), dir.best());
+    }
+
+    private Timestamp checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson) {
+        String path = dir.runs();
+        Timestamp started = Timestamp.from(Instant.now());
+        if (fs.exists(path)) {
+            Row r = spark.read().parquet(path).first();
+            if (!r.<String>getAs("parameters").equals(paramsJson)) {
+                throw new BadInputException("sweep '" + id + "' at " + dir.dir() + " was started with other parameters ("
+                        + r.getAs("parameters") + "); use another --sweep-id or the same options");
+            }
+            started = r.getAs("started_at");
+        }
+        writeRuns(spark, fs, dir, id, paramsJson, started, null, "running");
+        return started;
+    }
+
+    private void writeRuns(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson, Timestamp started,
+                           Timestamp finished, String status) {
+        String version = String.valueOf(Sweep.class.getPackage().getImplementationVersion());
+        List<Row> rows = List.of(RowFactory.create(id, paramsJson, seed, version, started, finished, status));
+        fs.writeParquet(spark.createDataFrame(rows, Tables.SWEEP_RUNS).coalesce(1), dir.runs());
+    }
+
+    private static Result result(SparkSession spark, String id, Layout.Sweep dir) {
+        Dataset<Row> pop = spark.read().parquet(dir.population());
+        Map<Double, Best> best = new TreeMap<>();
+        for (Row r : spark.read().parquet(dir.best()).collectAsList()) {
+            best.put(r.getAs("budget_ms"), new Best(r.getAs("config_hash"), r.getAs("config_json"),
+                    r.getAs("predicted_latency_ms"), r.getAs("val_loss")));
+        }
+        long candidates = pop.count();
+        long unique = pop.select("config_hash").distinct().count();
+        long evaluated = pop.where("not cache_hit").select("generation", "config_hash").distinct().count();
+        return new Result(id, best, candidates, unique, evaluated);
+    }
+
+    private void logGeneration(String id, int g, Map<Double, List<Candidate>> pop, Map<String, Double> loss, int unique,
+                               int todo, List<Evaluations.Evaluation> fresh, double predictS, double evalWallS,
+                               double commitS, double wallS, double perGen) {
+        StringBuilder best = new StringBuilder();
+        pop.forEach((b, list) -> best.append(String.format(" %.0fms:%.4f", b,
+                list.stream().mapToDouble(c -> loss.get(c.hash())).min().orElse(Double.NaN))));
+        Map<Integer, Double> partMs = new HashMap<>();
+        fresh.forEach(e -> partMs.put(e.partition(), e.partitionMs()));
+        double maxPart = partMs.values().stream().mapToDouble(Double::doubleValue).max().orElse(0) / 1e3;
+        double meanPart = partMs.values().stream().mapToDouble(Double::doubleValue).average().orElse(0) / 1e3;
+        // Spark's share: scheduling, serialization and task launch around the slowest task, plus Parquet commits
+        double overhead = Math.max(0, evalWallS - maxPart) + commitS;
+        LOG.info(String.format("sweep %s generation %d/%d: best%s | %d candidates, %d unique, %d evaluated, %d cached |"
+                        + " wall %.1fs: predictor %.2fs, evaluation job %.1fs (slowest task %.1fs, mean %.1fs, max/mean %.2f),"
+                        + " commit %.1fs; Spark overhead %.1fs = %.0f%% | ETA %s",
+                id, g + 1, generations, best, pop.values().stream().mapToInt(List::size).sum(), unique, todo, unique - todo,
+                wallS, predictS, evalWallS, maxPart, meanPart, meanPart > 0 ? maxPart / meanPart : 0, commitS, overhead,
+                100 * overhead / wallS,
+                Progress.eta(perGen * (generations - g - 1))));
+    }
+}

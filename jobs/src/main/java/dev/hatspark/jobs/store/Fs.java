@@ -1,0 +1,237 @@
+package dev.hatspark.jobs.store;
+
+import dev.hatspark.util.BadInputException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Hadoop-path I/O for every job ({@code file:}, {@code hdfs:}, {@code s3a:} alike). Writes go to a
+ * temporary sibling first and are committed by rename, so a crash never leaves a half-written output
+ * where a reader or a rerun would take it for a finished one.
+ *
+ * <p>On S3 (s3a) a rename is a copy and a delete per object: a file still appears whole, but a
+ * directory appears file by file. Hence appends commit one file per partition (each append appears
+ * whole), and checkpoints write their state.json last as a commit marker. Replacing a whole table
+ * ({@link #writeParquet}) is the one step that is not atomic there: a reader during the swap, or a
+ * crash in it, sees a partial table until the job runs again (reruns rewrite it).
+ */
+public final class Fs {
+    private final Configuration conf;
+
+    public Fs(Configuration conf) {
+        this.conf = conf;
+    }
+
+    public FileSystem fs(String path) {
+        requireNoCredentials(path);
+        try {
+            return new Path(path).getFileSystem(conf);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open file system of " + path, e);
+        }
+    }
+
+    // scheme://user:secret@bucket/... (the secret may hold '/'); Hadoop refuses such URIs but logs them whole
+    private static final java.util.regex.Pattern CREDENTIALS =
+            java.util.regex.Pattern.compile("^([A-Za-z][A-Za-z0-9+.-]*://)[^/@]*:[^@]*@");
+
+    /** Rejects a path carrying credentials before Hadoop sees (and logs) it; the message leaves them out. */
+    public static String requireNoCredentials(String path) {
+        var m = CREDENTIALS.matcher(path);
+        if (m.find()) {
+            throw new BadInputException(m.replaceFirst("$1") + ": a path must not carry credentials"
+                    + " (user:secret@); set them as fs.s3a.* settings or in the environment");
+        }
+        return path;
+    }
+
+    /**
+     * Temporary outputs are hidden siblings of their target, {@code <target>._tmp-<uuid>}; readers and
+     * listings skip every name that {@link #isTemporary} says is one (also a table being swapped out).
+     */
+    public static String temporary(String target) {
+        return target + TMP + UUID.randomUUID();
+    }
+
+    private static final String TMP = "._tmp-";
+
+    /** A name of a temporary or hidden entry: not a table, id or checkpoint of its own. */
+    public static boolean isTemporary(String name) {
+        return name.startsWith(".") || name.contains("._");
+    }
+
+    /** Child names of {@code dir} that are not temporary (sweep ids, hardware ids, ...), sorted. */
+    public List<String> listIds(String dir) {
+        return list(dir).stream().filter(n -> !isTemporary(n)).toList();
+    }
+
+    public static String join(String root, String... parts) {
+        StringBuilder b = new StringBuilder(root.endsWith("/") ? root.substring(0, root.length() - 1) : root);
+        for (String p : parts) {
+            b.append('/').append(p);
+        }
+        return b.toString();
+    }
+
+    public boolean exists(String path) {
+        try {
+            return fs(path).exists(new Path(path));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + path, e);
+        }
+    }
+
+    public byte[] read(String path) {
+        try (InputStream in = fs(path).open(new Path(path))) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public String readText(String path) {
+        return new String(read(path), StandardCharsets.UTF_8);
+    }
+
+    /** Writes a file atomically: to a hidden temporary name, then renamed over the target. */
+    public void write(String path, byte[] data) {
+        Path target = new Path(path);
+        Path tmp = new Path(target.getParent(), "." + target.getName() + TMP + UUID.randomUUID());
+        FileSystem fs = fs(path);
+        try {
+            try (FSDataOutputStream out = fs.create(tmp, true)) {
+                out.write(data);
+            }
+            fs.delete(target, false);
+            if (!fs.rename(tmp, target)) {
+                throw new IOException("rename " + tmp + " -> " + target + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void writeText(String path, String text) {
+        write(path, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Child directory names of {@code dir}, sorted; empty when it does not exist. */
+    public List<String> list(String dir) {
+        try {
+            FileSystem fs = fs(dir);
+            if (!fs.exists(new Path(dir))) {
+                return List.of();
+            }
+            List<String> names = new ArrayList<>();
+            for (FileStatus s : fs.listStatus(new Path(dir))) {
+                names.add(s.getPath().getName());
+            }
+            names.sort(null);
+            return names;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    public void delete(String path) {
+        try {
+            fs(path).delete(new Path(path), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + path, e);
+        }
+    }
+
+    /** Renames a directory; the target must not exist. */
+    public void rename(String from, String to) {
+        try {
+            if (!fs(from).rename(new Path(from), new Path(to))) {
+                throw new IOException("rename returned false");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot rename " + from + " to " + to + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes a table as Parquet to a temporary sibling directory, then swaps it in: readers see the old
+     * table or the new one, never a partial one; a crash leaves at most a stale temporary to clean.
+     */
+    public void writeParquet(Dataset<Row> data, String path, String... partitionBy) {
+        String tmp = writeTemporary(data, path, partitionBy);
+        String old = temporary(path);
+        boolean had = exists(path);
+        if (had) {
+            rename(path, old);
+        }
+        rename(tmp, path);
+        if (had) {
+            delete(old);
+        }
+    }
+
+    /**
+     * Appends rows to a Parquet table, partitioned or not: written to a temporary directory, then
+     * moved in. A partition directory that does not exist yet is moved in whole (one rename, so it
+     * appears complete or not at all); into an existing one each data file is moved under its unique
+     * name. A crash loses at most the rows in flight.
+     */
+    public void appendParquet(Dataset<Row> data, String path, String... partitionBy) {
+        String tmp = writeTemporary(data, path, partitionBy);
+        try {
+            FileSystem fs = fs(tmp);
+            fs.mkdirs(new Path(path));
+            for (FileStatus entry : fs.listStatus(new Path(tmp))) {
+                String name = entry.getPath().getName();
+                Path target = new Path(path, name);
+                if (entry.isDirectory()) {
+                    if (!fs.exists(target)) {
+                        move(fs, entry.getPath(), target);
+                        continue;
+                    }
+                    for (FileStatus file : fs.listStatus(entry.getPath())) {
+                        if (file.getPath().getName().endsWith(".parquet")) {
+                            move(fs, file.getPath(), new Path(target, file.getPath().getName()));
+                        }
+                    }
+                } else if (name.endsWith(".parquet")) {
+                    move(fs, entry.getPath(), target);
+                }
+            }
+            fs.delete(new Path(tmp), true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot append to " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A rename that fails loudly: FileSystem.rename may just return false (S3A does, e.g., for a missing source). */
+    private static void move(FileSystem fs, Path from, Path to) throws IOException {
+        if (!fs.rename(from, to)) {
+            throw new IOException("rename " + from + " -> " + to + " returned false");
+        }
+    }
+
+    /** Writes a table beside {@code path} under a hidden temporary name; returns that name. */
+    private static String writeTemporary(Dataset<Row> data, String path, String... partitionBy) {
+        String tmp = temporary(path);
+        var w = data.write().mode(SaveMode.Overwrite);
+        if (partitionBy.length > 0) {
+            w = w.partitionBy(partitionBy);
+        }
+        w.parquet(tmp);
+        return tmp;
+    }
+}

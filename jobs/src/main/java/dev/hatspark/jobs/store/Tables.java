@@ -1,0 +1,224 @@
+package dev.hatspark.jobs.store;
+
+import dev.hatspark.latency.Measurement;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.apache.spark.sql.types.DataTypes.BooleanType;
+import static org.apache.spark.sql.types.DataTypes.DoubleType;
+import static org.apache.spark.sql.types.DataTypes.IntegerType;
+import static org.apache.spark.sql.types.DataTypes.LongType;
+import static org.apache.spark.sql.types.DataTypes.StringType;
+import static org.apache.spark.sql.types.DataTypes.TimestampType;
+
+/**
+ * The columns of every Parquet table of a run root (README, "Output tables"), one declaration each;
+ * where each table lives is {@link Layout}'s. Jobs build rows in these columns' order.
+ */
+public final class Tables {
+    private Tables() {
+    }
+
+    private static final DataType INTS = DataTypes.createArrayType(IntegerType, false);
+    private static final DataType STRINGS = DataTypes.createArrayType(StringType, false);
+
+    /** corpus/pairs, partitioned by nothing, sorted by split and ref. */
+    public static final StructType CORPUS_PAIRS = new StructType()
+            .add("split", StringType, false)
+            .add("ref", StringType, false)
+            .add("src_ids", INTS, false)
+            .add("tgt_ids", INTS, false);
+
+    /** supernet/metrics: the SuperTransformer's training curve. */
+    public static final StructType SUPERNET_METRICS = new StructType()
+            .add("step", LongType, false)
+            .add("train_loss", DoubleType, true)
+            .add("valid_loss_largest", DoubleType, false)
+            .add("valid_loss_smallest", DoubleType, false)
+            .add("tokens_per_s", DoubleType, false);
+
+    /** evaluations/: the validation-loss cache of every job. */
+    public static final StructType EVALUATIONS = new StructType()
+            .add("config_hash", StringType, false)
+            .add("checkpoint_id", StringType, false)
+            .add("valid_set_id", StringType, false)
+            .add("val_loss", DoubleType, false)
+            .add("config_json", StringType, false)
+            .add("eval_ms", DoubleType, false);
+
+    /** latency/measurements/, partitioned by hardware_id: {@link Measurement#COLUMNS}. */
+    public static final StructType LATENCY_MEASUREMENTS = measurements();
+
+    /** latency/predictor/&lt;hw&gt;/metrics: accuracy of each fitted model on each split. */
+    public static final StructType PREDICTOR_METRICS = new StructType()
+            .add("model", StringType, false)
+            .add("split", StringType, false)
+            .add("rmse_ms", DoubleType, false)
+            .add("rmse_rel", DoubleType, false)
+            .add("mapd", DoubleType, false)
+            .add("r2", DoubleType, true)
+            .add("kendall_tau", DoubleType, true)
+            .add("n", LongType, false)
+            .add("features", StringType, false)
+            .add("hardware_id", StringType, false)
+            .add("note", StringType, true);
+
+    /** latency/predictor/&lt;hw&gt;/predictions: the MLP's prediction of every measured config. */
+    public static final StructType PREDICTOR_PREDICTIONS = new StructType()
+            .add("hardware_id", StringType, false)
+            .add("config_hash", StringType, false)
+            .add("split", StringType, false)
+            .add("measured_latency_ms", DoubleType, false)
+            .add("predicted_latency_ms", DoubleType, false);
+
+    /** sweeps/&lt;id&gt;/population, partitioned by generation. */
+    public static final StructType SWEEP_POPULATION = new StructType()
+            .add("sweep_id", StringType, false)
+            .add("budget_ms", DoubleType, false)
+            .add("generation", IntegerType, false)
+            .add("rank", IntegerType, false)
+            .add("config_hash", StringType, false)
+            .add("config_json", StringType, false)
+            .add("encoder_embed_dim", IntegerType, false)
+            .add("encoder_layer_num", IntegerType, false)
+            .add("decoder_embed_dim", IntegerType, false)
+            .add("decoder_layer_num", IntegerType, false)
+            .add("decoder_ffn_embed_dim_avg", DoubleType, false)
+            .add("predicted_latency_ms", DoubleType, false)
+            .add("val_loss", DoubleType, false)
+            .add("origin", StringType, false)
+            .add("parent_hashes", STRINGS, false)
+            .add("cache_hit", BooleanType, false);
+
+    /** sweeps/&lt;id&gt;/best: each budget's winner so far. */
+    public static final StructType SWEEP_BEST = new StructType()
+            .add("sweep_id", StringType, false)
+            .add("budget_ms", DoubleType, false)
+            .add("config_hash", StringType, false)
+            .add("config_json", StringType, false)
+            .add("predicted_latency_ms", DoubleType, false)
+            .add("val_loss", DoubleType, false)
+            .add("found_in_generation", IntegerType, false);
+
+    /** sweeps/&lt;id&gt;/runs: the sweep's parameters and status. */
+    public static final StructType SWEEP_RUNS = new StructType()
+            .add("sweep_id", StringType, false)
+            .add("parameters", StringType, false)
+            .add("seed", LongType, false)
+            .add("code_version", StringType, false)
+            .add("started_at", TimestampType, false)
+            .add("finished_at", TimestampType, true)
+            .add("status", StringType, false);
+
+    /** subnets/&lt;hash&gt;/&lt;init&gt;/metrics: a SubTransformer's training curve. */
+    public static final StructType SUBNET_METRICS = new StructType()
+            .add("step", LongType, false)
+            .add("train_loss", DoubleType, true)
+            .add("valid_loss", DoubleType, false)
+            .add("tokens_per_s", DoubleType, false);
+
+    /** subnets/&lt;hash&gt;/&lt;init&gt;/translations: beam-search output on the test split. */
+    public static final StructType SUBNET_TRANSLATIONS = new StructType()
+            .add("ref", StringType, false)
+            .add("hypothesis", StringType, false)
+            .add("reference", StringType, false);
+
+    /** subnets/results: BLEU and latency of trained SubTransformers. */
+    public static final StructType SUBNET_RESULTS = new StructType()
+            .add("config_hash", StringType, false)
+            .add("budget_ms", DoubleType, true)
+            .add("bleu", DoubleType, false)
+            .add("measured_latency_ms", DoubleType, false)
+            .add("predicted_latency_ms", DoubleType, true)
+            .add("params", LongType, false)
+            .add("role", StringType, false)
+            .add("sweep_id", StringType, true)
+            .add("init", StringType, false)
+            .add("train_steps", LongType, false)
+            .add("valid_loss", DoubleType, false)
+            .add("hardware_id", StringType, false)
+            .add("bleu_signature", StringType, false)
+            .add("test_sentences", IntegerType, false)
+            .add("beam", IntegerType, false)
+            .add("length_penalty", DoubleType, false)
+            .add("config_json", StringType, false)
+            .add("checkpoint", StringType, false)
+            .add("evaluated_at", TimestampType, false);
+
+    /** validation/configs: inherited vs from-scratch loss per sampled config. */
+    public static final StructType VALIDATION_CONFIGS = new StructType()
+            .add("config_hash", StringType, false)
+            .add("inherited_loss", DoubleType, false)
+            .add("scratch_loss", DoubleType, false)
+            .add("scratch_steps", LongType, false)
+            .add("checkpoint_id", StringType, false)
+            .add("valid_set_id", StringType, false)
+            .add("recipe", StringType, false)
+            .add("config_json", StringType, false)
+            .add("train_s", DoubleType, false);
+
+    /** validation/summary: Kendall's tau per checkpoint, validation set and recipe. */
+    public static final StructType VALIDATION_SUMMARY = new StructType()
+            .add("kendall_tau", DoubleType, false)
+            .add("k", IntegerType, false)
+            .add("scratch_steps", LongType, false)
+            .add("sample_seed", LongType, false)
+            .add("checkpoint_id", StringType, false)
+            .add("valid_set_id", StringType, false)
+            .add("recipe", StringType, false)
+            .add("config_hashes", STRINGS, false)
+            .add("finished_at", TimestampType, false);
+
+    /** Every table by its SQL view name (the {@code sql} job's and the notebooks' names). */
+    public static Map<String, StructType> all() {
+        Map<String, StructType> m = new LinkedHashMap<>();
+        m.put("corpus_pairs", CORPUS_PAIRS);
+        m.put("supernet_metrics", SUPERNET_METRICS);
+        m.put("evaluations", EVALUATIONS);
+        m.put("latency_measurements", LATENCY_MEASUREMENTS);
+        m.put("predictor_metrics", PREDICTOR_METRICS);
+        m.put("predictor_predictions", PREDICTOR_PREDICTIONS);
+        m.put("sweep_population", SWEEP_POPULATION);
+        m.put("sweep_best", SWEEP_BEST);
+        m.put("sweep_runs", SWEEP_RUNS);
+        m.put("subnet_metrics", SUBNET_METRICS);
+        m.put("subnet_translations", SUBNET_TRANSLATIONS);
+        m.put("subnets", SUBNET_RESULTS);
+        m.put("validation_configs", VALIDATION_CONFIGS);
+        m.put("validation_summary", VALIDATION_SUMMARY);
+        return m;
+    }
+
+    private static StructType measurements() {
+        StructType s = new StructType();
+        for (Measurement.Column c : Measurement.COLUMNS) {
+            s = s.add(c.name(), switch (c.type()) {
+                case STRING -> StringType;
+                case INT -> IntegerType;
+                case DOUBLE -> DoubleType;
+                case BOOLEAN -> BooleanType;
+                case TIMESTAMP -> TimestampType;
+            }, c.nullable());
+        }
+        return s;
+    }
+
+    /** A measurement as a row of {@link #LATENCY_MEASUREMENTS}. */
+    public static Row measurementRow(Measurement m) {
+        Object[] v = m.values();
+        for (int i = 0; i < v.length; i++) {
+            if (v[i] instanceof Instant t) {
+                v[i] = Timestamp.from(t);
+            }
+        }
+        return RowFactory.create(v);
+    }
+}

@@ -1,0 +1,355 @@
+package dev.hatspark.jobs.subnet;
+
+import dev.hatspark.jobs.latency.Hardware;
+import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.supernet.ExecutorModels;
+import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.cli.Job;
+import dev.hatspark.jobs.cli.RunOptions;
+import dev.hatspark.jobs.corpus.CorpusMeta;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Tables;
+import dev.hatspark.jobs.corpus.BpeCache;
+import dev.hatspark.util.Balance;
+import ai.djl.ndarray.NDManager;
+import dev.hatspark.bleu.Bleu;
+import dev.hatspark.corpus.Bpe;
+import dev.hatspark.latency.Device;
+import dev.hatspark.latency.LatencyProtocol;
+import dev.hatspark.latency.Measurer;
+import dev.hatspark.model.BeamSearch;
+import dev.hatspark.model.SuperTransformer;
+import dev.hatspark.model.Torch;
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.util.Progress;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import scala.Tuple2;
+
+import java.io.Serializable;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * evaluate: for trained SubTransformers (see train-subnet), beam-search translations of the test
+ * split sharded over Spark tasks, corpus BLEU against the raw reference text (sacreBLEU's default
+ * BLEU, {@link Bleu}), and latency measured on this hardware with measure-latency's protocol next to
+ * the predictor's figure; rows are merged into {@code subnets/results}.
+ */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = "BLEU on the test split and measured vs predicted latency of trained SubTransformers into subnets/results.")
+public final class Evaluate implements Job<List<Evaluate.Result>> {
+    private static final Logger LOG = LoggerFactory.getLogger(Evaluate.class);
+
+    @Mixin
+    public RunOptions run = new RunOptions();
+
+    @Mixin
+    public Targets targets = new Targets();
+
+    @Option(names = "--init", description = "Which training to evaluate: inherited or scratch. Default: ${DEFAULT-VALUE}")
+    public String init = SubnetTraining.INHERITED;
+
+    @Option(names = "--beam", description = "Beam size (HAT: 4). Default: ${DEFAULT-VALUE}")
+    public int beam = 4;
+
+    @Option(names = "--length-penalty", description = "Hypotheses ranked by score / length^lp (HAT: 0.6). Default: ${DEFAULT-VALUE}")
+    public float lengthPenalty = 0.6f;
+
+    @Option(names = "--max-len-a", description = "Output at most a * source tokens + b. Default: ${DEFAULT-VALUE}")
+    public double maxLenA = 1.5;
+
+    @Option(names = "--max-len-b", description = "Default: ${DEFAULT-VALUE}")
+    public int maxLenB = 10;
+
+    @Option(names = "--max-sentences", description = "Test sentences decoded (the first by ref; 0 = the whole test split). Default: ${DEFAULT-VALUE}")
+    public int maxSentences = 0;
+
+    @Option(names = "--latency-warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
+    public int latencyWarmup = LatencyProtocol.HAT.warmup();
+
+    @Option(names = "--latency-runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
+    public int latencyRuns = LatencyProtocol.HAT.runs();
+
+    @Option(names = "--threads", description = "PyTorch threads of a latency timing (0 = spark.task.cpus). Default: ${DEFAULT-VALUE}")
+    public int threads = 0;
+
+    @Override
+    public String name() {
+        return "evaluate";
+    }
+
+    /** One row of subnets/results. */
+    public record Result(String configHash, String role, String sweepId, Double budgetMs, double bleu,
+                         double measuredLatencyMs, Double predictedLatencyMs, long params, String hardwareId,
+                         double validLoss, long trainSteps) implements Serializable {
+    }
+
+    /** What was measured of one trained config. */
+    private record Measured(String checkpoint, long steps, double validLoss, long params, Bleu.Score bleu,
+                            double latencyMs, String hardwareId) {
+    }
+
+    @Override
+    public List<Result> run(SparkSession spark) throws Exception {
+        if (beam < 1 || maxLenA < 0 || maxLenB < 1) {
+            throw new BadInputException("--beam and --max-len-b must be at least 1 and --max-len-a at least 0");
+        }
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Layout layout = run.layout();
+        CorpusMeta corpus = CorpusMeta.read(fs, layout);
+        String supernet = Checkpoints.latestOf(fs, layout);
+        DesignSpace space = Checkpoints.readState(fs, supernet).space(supernet);
+        List<Targets.Target> todo = targets.resolve(spark, layout, space);
+        List<ArchConfig> configs = Targets.distinct(todo);
+        Map<String, String> checkpoints = new HashMap<>();
+        for (ArchConfig c : configs) {
+            checkpoints.put(c.hash(), SubnetTraining.latest(fs, layout, c.hash(), init).orElseThrow(() ->
+                    new BadInputException("SubTransformer " + c.hash() + " has no " + init + " checkpoint under "
+                            + layout.subnet(c.hash(), init).dir() + ": run train-subnet --init " + init + " first")));
+        }
+        List<TestSentence> test = testSet(spark, fs, layout, corpus);
+        String signature = Bleu.signature(beam, lengthPenalty, test.size());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Broadcast<byte[]> vocab = jsc.broadcast(fs.read(layout.corpusVocab(corpus.jointVocab() ? "joint" : "tgt")));
+        // the predictor of this machine, if fitted, and the protocol it was fitted on (else HAT's)
+        String hwId = threads > 0 ? Device.id(Device.readCpuModel(), threads) : Hardware.localId(spark);
+        LatencyPredictor predictor = LatencyPredictor.find(spark, layout, hwId);
+        LatencyProtocol protocol = predictor != null && predictor.spec().isRich()
+                ? new LatencyProtocol(predictor.spec().srcLen(), predictor.spec().beam(), predictor.spec().steps(),
+                latencyWarmup, latencyRuns, LatencyProtocol.HAT.trim())
+                : LatencyProtocol.HAT.withRuns(latencyWarmup, latencyRuns);
+
+        Map<String, Measured> measured = new HashMap<>();
+        Map<String, Double> latency = new HashMap<>();
+        String[] hardware = new String[1];
+        for (Tuple2<String, Double> t : measureLatency(jsc, configs, checkpoints, protocol)) {
+            String[] hashAndHw = t._1().split("@", 2);
+            latency.put(hashAndHw[0], t._2());
+            hardware[0] = hashAndHw[1];
+        }
+        for (int i = 0; i < configs.size(); i++) {
+            ArchConfig c = configs.get(i);
+            String ckpt = checkpoints.get(c.hash());
+            long t0 = System.nanoTime();
+            List<String> hyps = translate(jsc, ckpt, c, test, vocab);
+            List<String> refs = test.stream().map(TestSentence::reference).toList();
+            Bleu.Score score = Bleu.corpus(hyps, refs);
+            writeTranslations(spark, fs, layout.subnet(c.hash(), init).translations(), test, hyps);
+            SubnetTraining.State st = Checkpoints.readState(fs, ckpt, SubnetTraining.State.class);
+            long params;
+            try (NDManager m = NDManager.newBaseManager(); SuperTransformer model = Checkpoints.loadModel(fs, ckpt, m)) {
+                params = model.parameterCount(c);
+            }
+            measured.put(c.hash(), new Measured(ckpt, st.step(), st.metrics().get(st.metrics().size() - 1).validLoss(),
+                    params, score, latency.get(c.hash()), hardware[0]));
+            LOG.info("evaluate {}/{}: {} {} in {} s", i + 1, configs.size(), c.hash(), score,
+                    String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        }
+        if (!hardware[0].equals(hwId)) { // executors of another CPU than the driver's
+            LOG.warn("latency was timed on {}, not {} like the driver: predicting with {}'s predictor", hardware[0], hwId, hardware[0]);
+            predictor = LatencyPredictor.find(spark, layout, hardware[0]);
+        }
+        if (predictor == null) {
+            LOG.warn("no latency predictor for hardware {}: predicted_latency_ms stays null", hwId);
+        }
+        List<Result> results = new ArrayList<>();
+        List<Row> rows = new ArrayList<>();
+        Timestamp now = Timestamp.from(Instant.now());
+        for (Targets.Target t : todo) {
+            Measured m = measured.get(t.config().hash());
+            Double predicted = predictor == null ? null : predictor.predictMs(t.config());
+            results.add(new Result(t.config().hash(), t.role(), t.sweepId(), t.budgetMs(), m.bleu().bleu(), m.latencyMs(),
+                    predicted, m.params(), m.hardwareId(), m.validLoss(), m.steps()));
+            rows.add(RowFactory.create(t.config().hash(), t.budgetMs(), m.bleu().bleu(), m.latencyMs(), predicted, m.params(),
+                    t.role(), t.sweepId(), init, m.steps(), m.validLoss(), m.hardwareId(), signature, test.size(), beam,
+                    (double) lengthPenalty, t.config().toJson(), m.checkpoint(), now));
+        }
+        merge(spark, fs, layout, rows);
+        LOG.info(table(results));
+        return results;
+    }
+
+    /** A test pair: its ref, source ids and raw reference text. */
+    record TestSentence(String ref, int[] src, String reference) implements Serializable {
+    }
+
+    /** The test split (first --max-sentences by ref) with the raw target text of the corpus input. */
+    private List<TestSentence> testSet(SparkSession spark, Fs fs, Layout layout, CorpusMeta corpus) {
+        var rows = spark.read().parquet(layout.corpusPairs()).where(col("split").equalTo("test"))
+                .select("ref", "src_ids").orderBy("ref");
+        if (maxSentences > 0) {
+            rows = rows.limit(maxSentences);
+        }
+        List<Row> pairs = rows.collectAsList();
+        if (pairs.isEmpty()) {
+            throw new BadInputException(layout.corpusPairs() + ": the test split is empty");
+        }
+        Set<String> refs = new HashSet<>();
+        pairs.forEach(r -> refs.add(r.getString(0)));
+        Broadcast<Set<String>> wanted = JavaSparkContext.fromSparkContext(spark.sparkContext()).broadcast(refs);
+        Map<String, String> text = corpus.input().read(spark, fs)
+                .filter(p -> wanted.value().contains(p[0])).mapToPair(p -> new Tuple2<>(p[0], p[2])).collectAsMap();
+        List<TestSentence> out = new ArrayList<>();
+        for (Row r : pairs) {
+            String reference = text.get(r.getString(0));
+            if (reference == null) {
+                throw new BadInputException("test ref '" + r.getString(0) + "' is not in the corpus input "
+                        + corpus.input().describe() + ": it changed since prepare-corpus");
+            }
+            List<Integer> ids = r.getList(1);
+            out.add(new TestSentence(r.getString(0), ids.stream().mapToInt(Integer::intValue).toArray(), reference));
+        }
+        return out;
+    }
+
+    /**
+     * Beam-search translations, detokenized (BPE merged back, '▁' to spaces), in the order of {@code test}.
+     * Sentences are dealt longest first onto the least-loaded of one partition per task slot; each
+     * task loads the checkpoint once.
+     */
+    private List<String> translate(JavaSparkContext jsc, String checkpoint, ArchConfig config, List<TestSentence> test,
+                                   Broadcast<byte[]> vocab) {
+        int parts = Math.max(1, Math.min(test.size(), jsc.defaultParallelism()));
+        int[] part = Balance.lpt(test.stream().mapToDouble(t -> t.src().length + 1).toArray(), parts);
+        List<Tuple2<Integer, Tuple2<Integer, int[]>>> assigned = new ArrayList<>();
+        for (int i = 0; i < test.size(); i++) {
+            assigned.add(new Tuple2<>(part[i], new Tuple2<>(i, test.get(i).src())));
+        }
+        String json = config.toJson();
+        int b = beam;
+        float lp = lengthPenalty;
+        double a = maxLenA;
+        int mb = maxLenB;
+        List<Tuple2<Integer, String>> out = jsc.parallelizePairs(assigned, parts).partitionBy(new HashPartitioner(parts))
+                .mapPartitions(it -> decodeAll(it, checkpoint, json, vocab.value(), b, lp, a, mb)).collect();
+        String[] hyps = new String[test.size()];
+        out.forEach(t -> hyps[t._1()] = t._2());
+        return List.of(hyps);
+    }
+
+    private static Iterator<Tuple2<Integer, String>> decodeAll(Iterator<Tuple2<Integer, Tuple2<Integer, int[]>>> it,
+                                                               String checkpoint, String configJson, byte[] vocab, int beam,
+                                                               float lengthPenalty, double maxLenA, int maxLenB) {
+        List<Tuple2<Integer, int[]>> todo = new ArrayList<>();
+        it.forEachRemaining(t -> todo.add(t._2()));
+        List<Tuple2<Integer, String>> out = new ArrayList<>();
+        if (todo.isEmpty()) {
+            return out.iterator();
+        }
+        ExecutorModels.capThreads();
+        ArchConfig config = ArchConfig.fromJson(configJson);
+        Bpe bpe = BpeCache.get(vocab);
+        try (NDManager m = NDManager.newBaseManager();
+             SuperTransformer model = Checkpoints.loadModel(ExecutorModels.fs(), checkpoint, m)) {
+            BeamSearch search = new BeamSearch(model, beam, lengthPenalty);
+            long t0 = System.nanoTime();
+            for (int k = 0; k < todo.size(); k++) {
+                int[] src = todo.get(k)._2();
+                int[] ids = search.translate(config, src, (int) Math.round(maxLenA * src.length) + maxLenB);
+                out.add(new Tuple2<>(todo.get(k)._1(), bpe.decode(ids)));
+                if ((k + 1) % 50 == 0 || k + 1 == todo.size()) {
+                    double perSentence = (System.nanoTime() - t0) / 1e9 / (k + 1);
+                    LOG.info("decoded {}/{} sentences (partition {}), ETA {}", k + 1, todo.size(),
+                            TaskContext.getPartitionId(), Progress.eta(perSentence * (todo.size() - k - 1)));
+                }
+            }
+        }
+        return out.iterator();
+    }
+
+    /**
+     * Latency of each trained config with measure-latency's protocol, one timing at a time in a
+     * single task (concurrent timings disturb each other); keys are {@code hash@hardware_id}.
+     */
+    private List<Tuple2<String, Double>> measureLatency(JavaSparkContext jsc, List<ArchConfig> configs,
+                                                        Map<String, String> checkpoints, LatencyProtocol protocol) {
+        List<Tuple2<String, String>> work = configs.stream().map(c -> new Tuple2<>(c.toJson(), checkpoints.get(c.hash()))).toList();
+        int t = threads;
+        return jsc.parallelize(work, 1).mapPartitions(it -> {
+            Torch.threads(t > 0 ? t : Hardware.taskCpus(), 1);
+            String hw = Device.detect().hardwareId();
+            Fs fs = ExecutorModels.fs();
+            List<Tuple2<String, Double>> out = new ArrayList<>();
+            boolean warm = false;
+            while (it.hasNext()) {
+                Tuple2<String, String> w = it.next();
+                ArchConfig c = ArchConfig.fromJson(w._1());
+                try (NDManager m = NDManager.newBaseManager(); SuperTransformer model = Checkpoints.loadModel(fs, w._2(), m)) {
+                    if (!warm) {
+                        Measurer.warm(model, protocol, Measurer.WARMUP_SECONDS);
+                        warm = true;
+                    }
+                    double ms = protocol.measure(model, c, c.hash().hashCode()).latencyMs();
+                    LOG.info("latency of {}: {} ms on {}", c.hash(), String.format("%.2f", ms), hw);
+                    out.add(new Tuple2<>(c.hash() + "@" + hw, ms));
+                }
+            }
+            return out.iterator();
+        }).collect();
+    }
+
+    private static void writeTranslations(SparkSession spark, Fs fs, String path, List<TestSentence> test, List<String> hyps) {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < test.size(); i++) {
+            rows.add(RowFactory.create(test.get(i).ref(), hyps.get(i), test.get(i).reference()));
+        }
+        fs.writeParquet(spark.createDataFrame(rows, Tables.SUBNET_TRANSLATIONS).coalesce(1), path);
+    }
+
+    /** Merges rows into subnets/results: a row replaces an older one of the same config, init, role, sweep and budget. */
+    private static void merge(SparkSession spark, Fs fs, Layout layout, List<Row> fresh) {
+        List<Row> all = new ArrayList<>();
+        if (fs.exists(layout.subnetResults())) {
+            for (Row old : spark.read().schema(Tables.SUBNET_RESULTS).parquet(layout.subnetResults()).collectAsList()) {
+                if (fresh.stream().noneMatch(n -> key(n).equals(key(old)))) {
+                    all.add(old);
+                }
+            }
+        }
+        all.addAll(fresh);
+        fs.writeParquet(spark.createDataFrame(all, Tables.SUBNET_RESULTS).coalesce(1), layout.subnetResults());
+    }
+
+    /** config_hash, budget_ms, role, sweep_id, init (by position: fresh rows carry no schema). */
+    private static List<Object> key(Row r) {
+        return java.util.Arrays.asList(r.get(0), r.get(1), r.get(6), r.get(7), r.get(8));
+    }
+
+    /** The summary the log shows: budget → config → predicted → measured latency → BLEU. */
+    static String table(List<Result> results) {
+        StringBuilder b = new StringBuilder("results (BLEU: sacreBLEU 13a; latency: ms on " +
+                (results.isEmpty() ? "-" : results.get(0).hardwareId()) + ")\n");
+        b.append(String.format("  %-9s %-10s %-17s %10s %12s %11s %7s %8s%n", "role", "budget_ms", "config_hash",
+                "params", "predicted", "measured", "BLEU", "val_loss"));
+        for (Result r : results) {
+            b.append(String.format("  %-9s %-10s %-17s %10d %12s %11.2f %7.2f %8.4f%n", r.role(),
+                    r.budgetMs() == null ? "-" : String.format("%.0f", r.budgetMs()), r.configHash(), r.params(),
+                    r.predictedLatencyMs() == null ? "-" : String.format("%.2f", r.predictedLatencyMs()),
+                    r.measuredLatencyMs(), r.bleu(), r.validLoss()));
+        }
+        return b.toString().trim();
+    }
+}

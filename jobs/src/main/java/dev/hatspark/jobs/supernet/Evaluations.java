@@ -1,0 +1,134 @@
+package dev.hatspark.jobs.supernet;
+
+import dev.hatspark.jobs.corpus.Corpus;
+import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Tables;
+import dev.hatspark.model.Flops;
+import dev.hatspark.util.Balance;
+import dev.hatspark.space.ArchConfig;
+import org.apache.spark.HashPartitioner;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+
+/**
+ * Validation-loss evaluation of many configs as one Spark job, and the {@code evaluations/} cache
+ * (config_hash, checkpoint_id, valid_set_id → val_loss) that keeps any config from being evaluated
+ * twice for the same weights and validation set, across budgets, generations, jobs and reruns.
+ */
+public final class Evaluations {
+    private Evaluations() {
+    }
+
+    /** One evaluated config, with the partition that ran it and that partition's total compute time. */
+    public record Evaluation(String configHash, String configJson, double valLoss, double evalMs, int partition,
+                             double partitionMs) implements Serializable {
+    }
+
+    /** What the cache key needs: the weights and the validation set. */
+    public record Key(String checkpoint, String checkpointId, String validSetId, List<int[][]> valid, int maxTokens)
+            implements Serializable {
+    }
+
+    /**
+     * The key of evaluations on {@code checkpoint}'s weights and the first {@code validSentences}
+     * validation pairs (0 = all): ids of contents, so every job evaluating the same configs on the
+     * same weights and sentences shares the cached losses.
+     */
+    public static Key key(SparkSession spark, Layout layout, String checkpoint, int validSentences, int maxTokens) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Corpus.ValidSet valid = Corpus.validation(spark, layout, validSentences);
+        return new Key(checkpoint, Checkpoints.id(fs, checkpoint), valid.id(), valid.pairs(), maxTokens);
+    }
+
+    /** Cached losses for this checkpoint and validation set, by config hash. */
+    public static Map<String, Double> cached(SparkSession spark, Layout layout, Key key) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Map<String, Double> out = new HashMap<>();
+        if (!fs.exists(layout.evaluations())) {
+            return out;
+        }
+        for (Row r : spark.read().schema(Tables.EVALUATIONS).parquet(layout.evaluations())
+                .where(col("checkpoint_id").equalTo(key.checkpointId()).and(col("valid_set_id").equalTo(key.validSetId())))
+                .select("config_hash", "val_loss").collectAsList()) {
+            out.put(r.getString(0), r.getDouble(1));
+        }
+        return out;
+    }
+
+    /** Appends fresh evaluations to the cache table. */
+    public static void append(SparkSession spark, Layout layout, Key key, List<Evaluation> fresh) {
+        if (fresh.isEmpty()) {
+            return;
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Evaluation e : fresh) {
+            rows.add(RowFactory.create(e.configHash(), key.checkpointId(), key.validSetId(), e.valLoss(), e.configJson(), e.evalMs()));
+        }
+        new Fs(spark.sparkContext().hadoopConfiguration())
+                .appendParquet(spark.createDataFrame(rows, Tables.EVALUATIONS).coalesce(1), layout.evaluations());
+    }
+
+    /**
+     * Evaluates configs in one Spark job. Partitions are balanced by estimated cost (forward FLOPs),
+     * largest first onto the least-loaded partition, so no task waits on a heavy straggler; each
+     * executor JVM loads the checkpoint once ({@link ExecutorModels}).
+     */
+    public static List<Evaluation> evaluate(SparkSession spark, Key key, List<ArchConfig> configs, int qkv, int vocab) {
+        if (configs.isEmpty()) {
+            return List.of();
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        int parts = Math.max(1, Math.min(configs.size(), jsc.defaultParallelism()));
+        List<Tuple2<Integer, String>> assigned = balance(configs, parts, qkv, vocab);
+        Broadcast<Key> keyB = jsc.broadcast(key);
+        return jsc.parallelizePairs(assigned, parts).partitionBy(new HashPartitioner(parts)).mapPartitions(it -> {
+            Key k = keyB.value();
+            List<String[]> done = new ArrayList<>();
+            long start = System.nanoTime();
+            try (var lease = ExecutorModels.evaluator(k)) {
+                while (it.hasNext()) {
+                    ArchConfig c = ArchConfig.fromJson(it.next()._2());
+                    long t0 = System.nanoTime();
+                    double loss = lease.get().validLoss(c);
+                    done.add(new String[] {c.hash(), c.toJson(), Double.toString(loss), Double.toString((System.nanoTime() - t0) / 1e6)});
+                }
+            }
+            double partitionMs = (System.nanoTime() - start) / 1e6;
+            int partition = TaskContext.getPartitionId();
+            List<Evaluation> out = new ArrayList<>();
+            for (String[] d : done) {
+                out.add(new Evaluation(d[0], d[1], Double.parseDouble(d[2]), Double.parseDouble(d[3]), partition, partitionMs));
+            }
+            return out.iterator();
+        }).collect();
+    }
+
+    /** Configs onto partitions by forward FLOPs ({@link Balance#lpt}), in a fixed order (by hash) for determinism. */
+    static List<Tuple2<Integer, String>> balance(List<ArchConfig> configs, int parts, int qkv, int vocab) {
+        List<ArchConfig> sorted = new ArrayList<>(configs);
+        sorted.sort(Comparator.comparing(ArchConfig::hash));
+        double[] cost = sorted.stream().mapToDouble(c -> Flops.forward(c, qkv, vocab, 1, 30, 30)).toArray();
+        int[] part = Balance.lpt(cost, parts);
+        List<Tuple2<Integer, String>> out = new ArrayList<>();
+        for (int i = 0; i < sorted.size(); i++) {
+            out.add(new Tuple2<>(part[i], sorted.get(i).toJson()));
+        }
+        return out;
+    }
+}
