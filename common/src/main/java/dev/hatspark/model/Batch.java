@@ -8,8 +8,13 @@ import dev.hatspark.corpus.Vocab;
 import java.util.List;
 
 /**
- * A padded batch of sentence pairs. The source gets EOS appended; the decoder reads BOS + target and
- * predicts target + EOS (teacher forcing). Ids are {@link Vocab#PAD}-padded on the right.
+ * A padded batch of sentence pairs. The source gets EOS appended; the decoder reads
+ * {@link Vocab#DECODER_START} (= EOS, as fairseq) + target and predicts target + EOS (teacher forcing).
+ *
+ * <p>Ids are {@link Vocab#PAD}-padded on the right, sources included, although HAT (fairseq) left-pads
+ * sources. For real tokens both give the same numbers: padded source keys are masked everywhere, and the
+ * HAT arrangement counts positions from the first non-pad token (fairseq's make_positions), so a real
+ * token sees the same inputs wherever the padding sits. HatOracleTest checks this on HAT's own batch.
  */
 public final class Batch {
     public final long[] src;     // [size, srcLen]
@@ -41,7 +46,7 @@ public final class Batch {
                 src[b * s + i] = x[i];
             }
             src[b * s + x.length] = Vocab.EOS;
-            tgtIn[b * t] = Vocab.BOS;
+            tgtIn[b * t] = Vocab.DECODER_START;
             for (int i = 0; i < y.length; i++) {
                 tgtIn[b * t + i + 1] = y[i];
                 tgtOut[b * t + i] = y[i];

@@ -59,7 +59,7 @@ public final class BeamSearch {
         return new Encoded(c, states, mask.repeat(0, beam));
     }
 
-    /** Decodes; returns the best hypothesis' token ids without BOS/EOS. */
+    /** Decodes from {@link Vocab#DECODER_START}; returns the best hypothesis' token ids without the start token and EOS. */
     public int[] decode(Encoded enc, int maxLen, boolean fixedLength) {
         NDManager mm = model.manager();
         IncrementalDecoder dec = new IncrementalDecoder(model, enc.config, enc.states, enc.mask);
@@ -70,7 +70,7 @@ public final class BeamSearch {
         float[] scores = new float[beam];
         java.util.Arrays.fill(scores, 1, beam, Float.NEGATIVE_INFINITY); // all beams start identical: expand one
         long[] tokens = new long[beam];
-        java.util.Arrays.fill(tokens, Vocab.BOS);
+        java.util.Arrays.fill(tokens, Vocab.DECODER_START);
         int[] best = null;
         double bestScore = Double.NEGATIVE_INFINITY;
         for (int step = 0; step < maxLen; step++) {

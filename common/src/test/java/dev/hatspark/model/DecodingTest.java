@@ -43,7 +43,7 @@ class DecodingTest {
                 BeamSearch bs = new BeamSearch(model, 1, 1f);
                 BeamSearch.Encoded enc = bs.encode(c, src);
                 IncrementalDecoder dec = new IncrementalDecoder(model, c, enc.states, enc.mask);
-                long[] feed = {Vocab.BOS, 10, 11, 12, 13};
+                long[] feed = {Vocab.DECODER_START, 10, 11, 12, 13};
                 for (int t = 0; t < feed.length; t++) {
                     NDArray step = dec.step(root.create(new long[] {feed[t]}));
                     NDArray expected = full.get(new NDIndex("0, {}, :", t));
