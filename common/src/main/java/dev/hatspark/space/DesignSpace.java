@@ -15,12 +15,15 @@ import java.util.List;
 
 /**
  * The choices of every gene of a HAT design space, loaded from YAML (see conf/spaces/demo.yaml).
- * Immutable; the SuperTransformer is sized by the maxima of these choices.
+ * Immutable; the SuperTransformer is sized by the maxima of these choices. The optional key
+ * {@code arrangement} ({@code hat} or {@code prenorm}, default {@code prenorm}) picks the model's
+ * {@link Arrangement}; it travels with the YAML stored beside checkpoints.
  */
 public final class DesignSpace implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public final String name;
+    public final Arrangement arrangement;
     public final int qkvDim;
     public final double dropout;
     public final int[] encoderEmbedDim;
@@ -39,6 +42,7 @@ public final class DesignSpace implements Serializable {
         this.yaml = yaml;
         Reader r = new Reader(source, root);
         this.name = r.text("name");
+        this.arrangement = r.arrangement("arrangement");
         this.qkvDim = r.positiveInt("qkv_dim");
         this.dropout = r.fraction("dropout");
         this.encoderEmbedDim = r.choices("encoder.embed_dim");
@@ -199,6 +203,18 @@ public final class DesignSpace implements Serializable {
                 throw new IllegalArgumentException(source + ": missing field '" + path + "'");
             }
             return n;
+        }
+
+        Arrangement arrangement(String path) {
+            if (root.get(path) == null || root.get(path).isNull()) {
+                return Arrangement.PRENORM; // spaces written before the key existed
+            }
+            Arrangement a = Arrangement.of(root.get(path).asText());
+            if (a == null || !root.get(path).isTextual()) {
+                throw new IllegalArgumentException(source + ": field '" + path + "' must be hat or prenorm, got "
+                        + root.get(path));
+            }
+            return a;
         }
 
         String text(String path) {
