@@ -38,6 +38,9 @@ public final class Batch {
         src = new long[size * s];
         tgtIn = new long[size * t];
         tgtOut = new long[size * t];
+        java.util.Arrays.fill(src, Vocab.PAD); // PAD is 1 (fairseq), not Java's default 0
+        java.util.Arrays.fill(tgtIn, Vocab.PAD);
+        java.util.Arrays.fill(tgtOut, Vocab.PAD);
         int tokens = 0;
         for (int b = 0; b < size; b++) {
             int[] x = pairs.get(b)[0];
