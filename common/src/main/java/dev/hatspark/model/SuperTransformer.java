@@ -96,6 +96,30 @@ public final class SuperTransformer implements AutoCloseable {
         return m;
     }
 
+    /**
+     * A hat-arrangement SuperTransformer holding HAT's weights: {@code hat} maps HAT's state_dict names
+     * ({@code encoder.layers.0.self_attn.in_proj_weight}, ...) to float32 tensors, as read from a HAT
+     * checkpoint; see {@link HatStateDict} for the mapping and its one-line refusals.
+     */
+    public static SuperTransformer fromTensors(DesignSpace space, int srcVocab, int tgtVocab,
+                                               Map<String, HatStateDict.Tensor> hat, NDManager parent) {
+        Map<String, HatStateDict.Tensor> ours = HatStateDict.toOurs(space, srcVocab, tgtVocab, hat);
+        SuperTransformer m = new SuperTransformer(space, srcVocab, tgtVocab, parent.newSubManager());
+        ours.forEach((name, t) -> {
+            NDArray a = m.manager.create(t.data(), new Shape(t.shape()));
+            a.setRequiresGradient(true);
+            m.params.put(name, a);
+        });
+        return m;
+    }
+
+    /** This (hat-arrangement) model's weights under HAT's state_dict names, in HAT's order. */
+    public Map<String, HatStateDict.Tensor> toHatTensors() {
+        Map<String, HatStateDict.Tensor> ours = new LinkedHashMap<>();
+        params.forEach((name, p) -> ours.put(name, new HatStateDict.Tensor(p.getShape().getShape(), p.toFloatArray())));
+        return HatStateDict.toHat(space, srcVocab, tgtVocab, ours);
+    }
+
     /** Every parameter, named, in a fixed order (the checkpoint format). */
     public NDList parameters() {
         NDList list = new NDList();
