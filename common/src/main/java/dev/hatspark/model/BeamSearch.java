@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.hatspark.corpus.Vocab;
 import dev.hatspark.space.ArchConfig;
@@ -15,7 +16,7 @@ import java.util.List;
  * Beam-search decoding of one source sentence with a SubTransformer (inherited weights, no dropout).
  * In {@code fixedLength} mode it runs exactly {@code maxLen} steps whatever the model predicts, the
  * way HAT measures latency (beam 5, 30 steps); otherwise hypotheses end at EOS and are ranked by
- * {@code score / length^lengthPenalty} (fairseq's convention).
+ * {@code score / length^lengthPenalty} (fairseq's convention). {@code <pad>} is never generated.
  */
 public final class BeamSearch {
     private final SuperTransformer model;
@@ -75,6 +76,8 @@ public final class BeamSearch {
         double bestScore = Double.NEGATIVE_INFINITY;
         for (int step = 0; step < maxLen; step++) {
             NDArray lp = dec.step(mm.create(tokens));
+            // never extend with <pad>, as fairseq's generator: a pad inside a prefix would shift HAT's positions
+            lp.set(new NDIndex(":, {}", Vocab.PAD), Float.NEGATIVE_INFINITY);
             int vocab = (int) lp.getShape().get(1);
             NDArray total = lp.add(mm.create(scores).reshape(beam, 1)).reshape(-1);
             NDList top = total.topK(Math.min(2 * beam, beam * vocab), 0, true, true);
