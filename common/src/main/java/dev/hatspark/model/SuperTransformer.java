@@ -82,7 +82,7 @@ public final class SuperTransformer implements AutoCloseable {
         Map<String, Shape> expected = shapes(space, srcVocab, tgtVocab);
         if (list.size() != expected.size()) {
             throw new IllegalArgumentException("checkpoint has " + list.size() + " tensors, design space '"
-                    + space.name + "' needs " + expected.size());
+                    + space.name + "' (arrangement " + space.arrangement.yamlName + ") needs " + expected.size());
         }
         for (NDArray a : list) {
             Shape want = expected.get(a.getName());
