@@ -48,7 +48,7 @@ public final class SuperTransformer implements AutoCloseable {
     private final int srcVocab;
     private final int tgtVocab;
     private final boolean sharedEmbedding;
-    private final boolean postNorm;
+    private final boolean hatArrangement;
     private final NDManager manager;
     private final Map<String, NDArray> params = new LinkedHashMap<>();
 
@@ -57,7 +57,7 @@ public final class SuperTransformer implements AutoCloseable {
         this.srcVocab = srcVocab;
         this.tgtVocab = tgtVocab;
         this.sharedEmbedding = srcVocab == tgtVocab;
-        this.postNorm = space.arrangement == Arrangement.HAT;
+        this.hatArrangement = space.arrangement == Arrangement.HAT;
         this.manager = manager;
     }
 
@@ -164,7 +164,7 @@ public final class SuperTransformer implements AutoCloseable {
         long e = c.encoderEmbedDim();
         long d = c.decoderEmbedDim();
         long n = sharedEmbedding ? tgtVocab * Math.max(e, d) : srcVocab * e + tgtVocab * d;
-        return n + hatParameterCount(c) + (postNorm ? 0 : 2 * e + 2 * d);
+        return n + hatParameterCount(c) + (hatArrangement ? 0 : 2 * e + 2 * d);
     }
 
     /**
@@ -400,12 +400,12 @@ public final class SuperTransformer implements AutoCloseable {
      * HAT's post-norm {@code LN(x + f(x))}; dropout on f's output either way.
      */
     NDArray sublayer(NDArray x, String ln, int d, float drop, UnaryOperator<NDArray> f) {
-        return postNorm ? norm(x.add(dropout(f.apply(x), drop)), ln, d) : x.add(dropout(f.apply(norm(x, ln, d)), drop));
+        return hatArrangement ? norm(x.add(dropout(f.apply(x), drop)), ln, d) : x.add(dropout(f.apply(norm(x, ln, d)), drop));
     }
 
     /** The final encoder/decoder LayerNorm of the prenorm arrangement; HAT's arrangement has none. */
     NDArray finalNorm(NDArray x, String prefix, int d) {
-        return postNorm ? x : norm(x, prefix, d);
+        return hatArrangement ? x : norm(x, prefix, d);
     }
 
     /** Additive mask that hides future positions: [1, 1, len, len]. */
@@ -440,12 +440,12 @@ public final class SuperTransformer implements AutoCloseable {
      */
     private NDArray embed(NDArray table, int superDim, NDArray ids, int d) {
         NDArray x = tokens(table, ids, d);
-        if (!postNorm) {
+        if (!hatArrangement) {
             return x.add(positions(ids.getShape().get(1), d));
         }
         NDArray real = ids.neq(Vocab.PAD).toType(DataType.INT64, false);
         NDArray numbers = real.cumSum(1).mul(real).add(Vocab.PAD);
-        NDArray rows = hatSinusoids(ids.getShape().get(1) + Vocab.PAD + 1, superDim, d);
+        NDArray rows = hatSinusoids(0, ids.getShape().get(1) + Vocab.PAD + 1, superDim, d);
         return x.add(Embedding.embedding(numbers, rows, SparseFormat.DENSE).singletonOrThrow());
     }
 
@@ -455,10 +455,10 @@ public final class SuperTransformer implements AutoCloseable {
      */
     NDArray embedStep(NDArray ids, int d, int first) {
         NDArray x = tokens(tgtEmbedding(), ids, d);
-        if (!postNorm) {
+        if (!hatArrangement) {
             return x.add(positions(first + 1, d).get(new NDIndex("{}:", first)));
         }
-        return x.add(hatSinusoids(first + Vocab.PAD + 2, space.maxDecoderEmbed(), d).get(new NDIndex("-1:")));
+        return x.add(hatSinusoids(first + Vocab.PAD + 1, first + Vocab.PAD + 2, space.maxDecoderEmbed(), d));
     }
 
     private NDArray tokens(NDArray table, NDArray ids, int d) {
@@ -467,22 +467,21 @@ public final class SuperTransformer implements AutoCloseable {
     }
 
     /**
-     * Rows 0..rows-1 of fairseq's sinusoid table at the super dim S ({@code [sin(p f_0..f_{S/2-1}),
-     * cos(p f_0..)]}, {@code f_k = 10000^(-k/(S/2-1))}, row padding_idx zero), first d columns only:
-     * a 48-wide SubTransformer of a 64-wide SuperTransformer adds all 32 sines and the first 16 cosines.
+     * Rows {@code from..to-1} of fairseq's sinusoid table at the super dim S (row p:
+     * {@code [sin(p f_0) .. sin(p f_{S/2-1}), cos(p f_0) ..]}, {@code f_k = 10000^(-k/(S/2-1))}, row
+     * padding_idx zero), first d columns only: a 48-wide SubTransformer of a 64-wide SuperTransformer
+     * adds all 32 sines and the first 16 cosines, not a fresh 48-wide sinusoid.
      */
-    NDArray hatSinusoids(long rows, int superDim, int d) {
+    NDArray hatSinusoids(long from, long to, int superDim, int d) {
         int half = superDim / 2;
-        int n = Math.toIntExact(rows);
+        int n = Math.toIntExact(to - from);
         float[] t = new float[n * d];
-        for (int p = 0; p < n; p++) {
-            if (p == Vocab.PAD) {
-                continue;
-            }
-            for (int j = 0; j < d; j++) {
+        for (int r = 0; r < n; r++) {
+            long p = from + r;
+            for (int j = 0; j < d && p != Vocab.PAD; j++) {
                 int k = j < half ? j : j - half;
                 double angle = p * Math.exp(-k * Math.log(10000.0) / (half - 1));
-                t[p * d + j] = (float) (j < half ? Math.sin(angle) : Math.cos(angle));
+                t[r * d + j] = (float) (j < half ? Math.sin(angle) : Math.cos(angle));
             }
         }
         return manager.create(t, new Shape(n, d));
