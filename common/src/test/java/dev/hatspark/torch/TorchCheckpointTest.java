@@ -96,6 +96,53 @@ class TorchCheckpointTest {
         assertEquals(null, args.get("sub_configs"));
     }
 
+    /** Made by resources/torch-synthetic/make_synthetic.py: dtypes, views and objects HAT's files lack. */
+    @ParameterizedTest
+    @ValueSource(strings = {"synthetic-legacy.pt", "synthetic-zip.pt"})
+    void syntheticCheckpointsCoverDtypesViewsAndObjects(String file) throws IOException {
+        byte[] bytes;
+        try (InputStream in = TorchCheckpointTest.class.getResourceAsStream("/torch-synthetic/" + file)) {
+            bytes = in.readAllBytes();
+        }
+        Map<?, ?> root = (Map<?, ?>) TorchCheckpoint.read(new ForwardOnlyStream(bytes), file);
+
+        Map<String, TorchTensor> model = TorchCheckpoint.stateDict(root, "model");
+        assertEquals(List.of("z.weight", "a.bias"), new ArrayList<>(model.keySet()), "OrderedDict order");
+        assertArrayEquals(new float[]{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, model.get("z.weight").floats());
+        assertArrayEquals(new float[]{4, 5, 6, 7}, model.get("a.bias").floats());
+        assertArrayEquals(new float[]{0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, tensor(root, "transposed").floats());
+        assertArrayEquals(new long[]{4, 3}, tensor(root, "transposed").shape());
+        assertArrayEquals(new float[]{8, 9, 10, 11}, tensor(root, "param").floats(), "nn.Parameter's data");
+
+        TorchTensor ints = tensor(root, "ints");
+        assertEquals("int64", ints.dtype());
+        assertArrayEquals(new long[]{-1, 1L << 40, 3, 4, 5, 6}, ints.longs());
+        assertThrows(IllegalStateException.class, ints::floats);
+        assertEquals("float16", tensor(root, "half").dtype(), "torch.cuda.HalfStorage on cuda:0");
+        assertArrayEquals(new float[]{0, -2, 65504, 0x1p-24f, Float.POSITIVE_INFINITY}, tensor(root, "half").floats());
+        assertEquals("bfloat16", tensor(root, "bf16").dtype());
+        assertArrayEquals(new float[]{1, -3.5f, 0.15625f}, tensor(root, "bf16").floats());
+        if (file.contains("legacy")) {
+            assertArrayEquals(new float[]{7, 8, 9}, tensor(root, "legacy_view").floats(), "a view of a storage view");
+        }
+
+        Map<?, ?> args = (Map<?, ?>) root.get("args");
+        assertEquals(List.of("encoder_embed_dim", "choices", "betas", "fp16", "name"), new ArrayList<>(args.keySet()));
+        assertEquals(640, args.get("encoder_embed_dim"));
+        assertEquals(List.of(3, 2, 1), args.get("choices"));
+        assertArrayEquals(new Object[]{0.9, 0.98}, (Object[]) args.get("betas"), "tuples are Object[]");
+        assertEquals(true, args.get("fp16"));
+        assertTrue(args.containsKey("name") && args.get("name") == null);
+
+        PythonObject unknown = assertInstanceOf(PythonObject.class, root.get("unknown"));
+        assertEquals("numpy.core.multiarray.scalar", unknown.global());
+        assertEquals("<f8", unknown.args().get(0));
+    }
+
+    private static TorchTensor tensor(Map<?, ?> root, String key) {
+        return assertInstanceOf(TorchTensor.class, root.get(key), key);
+    }
+
     @Test
     void readsFromAStreamThatOnlyGoesForward() throws IOException {
         for (String file : List.of("supernet-legacy.pt", "supernet-zip.pt", "supernet-fp16-legacy.pt")) {
