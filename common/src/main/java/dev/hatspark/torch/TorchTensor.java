@@ -37,6 +37,9 @@ public final class TorchTensor {
             numel = Math.multiplyExact(numel, shape[d]);
             last += (shape[d] - 1) * stride[d];
         }
+        if (numel > Integer.MAX_VALUE - 8) { // possible with stride 0 (an expanded tensor); Java arrays are int-indexed
+            throw TorchCheckpoint.badInput(source, "tensor " + Arrays.toString(shape) + " has too many elements");
+        }
         if (offset < 0 || numel > 0 && last >= storage.numel) {
             throw TorchCheckpoint.badInput(source, "tensor " + Arrays.toString(shape) + " at offset " + offset
                     + " with stride " + Arrays.toString(stride) + " does not fit in storage " + storage.key

@@ -66,14 +66,16 @@ final class TorchUnpickler extends Unpickler {
             throws IOException {
         try {
             return new TorchUnpickler(source, storages).load(in);
-        } catch (IllegalArgumentException e) {
-            throw e; // ours, already naming the source
         } catch (IOException e) {
             if (ended.getAsBoolean()) {
                 throw TorchCheckpoint.badInput(source, "truncated: the input ended inside the " + what);
             }
             throw e;
-        } catch (RuntimeException e) { // Pyrolite's PickleException, or a cast of malformed opcodes' operands
+        } catch (RuntimeException e) {
+            if (e instanceof IllegalArgumentException && String.valueOf(e.getMessage()).startsWith(source + ": ")) {
+                throw e; // ours, already naming the source
+            }
+            // Pyrolite's PickleException, a NumberFormatException, a failed cast of a malformed operand...
             throw TorchCheckpoint.badInput(source, "malformed " + what + ": " + e);
         }
     }
@@ -90,12 +92,22 @@ final class TorchUnpickler extends Unpickler {
                 stack.add(global(String.valueOf(stack.pop()), String.valueOf(name)));
             }
             // Pyrolite 1.3 passes persistentLoad only pid.toString(); torch's ids are tuples
-            case Opcodes.BINPERSID -> stack.add(persistentLoad(stack.pop()));
+            case Opcodes.BINPERSID -> stack.add(storageFor(stack.pop()));
             case Opcodes.BUILD -> build(stack.pop(), stack.peek());
             // Python dicts keep insertion order; Pyrolite would make a HashMap
             case Opcodes.EMPTY_DICT -> stack.add(new LinkedHashMap<>());
-            // and Pyrolite's SETITEMS goes through a HashMap too, losing OrderedDict's order
-            case Opcodes.SETITEMS -> setItems();
+            case Opcodes.DICT -> { // protocols 0 and 1: MARK key value ... DICT
+                Map<Object, Object> dict = new LinkedHashMap<>();
+                putPairs(stack.pop_all_since_marker(), dict);
+                stack.add(dict);
+            }
+            // Pyrolite's SETITEMS goes through a HashMap too, losing OrderedDict's order
+            case Opcodes.SETITEMS -> {
+                List<Object> pairs = stack.pop_all_since_marker();
+                @SuppressWarnings("unchecked")
+                Map<Object, Object> target = (Map<Object, Object>) stack.peek();
+                putPairs(pairs, target);
+            }
             // protocol 0 instantiation: looks classes up in Pyrolite's static registry, never written by torch
             case Opcodes.INST -> throw TorchCheckpoint.badInput(source, "unsupported pickle opcode INST");
             default -> {
@@ -105,10 +117,7 @@ final class TorchUnpickler extends Unpickler {
         return NO_RETURN_VALUE;
     }
 
-    private void setItems() {
-        List<Object> keysAndValues = stack.pop_all_since_marker();
-        @SuppressWarnings("unchecked")
-        Map<Object, Object> target = (Map<Object, Object>) stack.peek();
+    private static void putPairs(List<Object> keysAndValues, Map<Object, Object> target) {
         for (int i = 0; i + 1 < keysAndValues.size(); i += 2) {
             target.put(keysAndValues.get(i), keysAndValues.get(i + 1));
         }
@@ -171,7 +180,7 @@ final class TorchUnpickler extends Unpickler {
     }
 
     /** {@code ('storage', storage class, key, location, numel[, view_metadata])}; the location is ignored. */
-    private Object persistentLoad(Object pid) {
+    private Object storageFor(Object pid) {
         if (!(pid instanceof Object[] id) || id.length < 5 || !"storage".equals(id[0])) {
             throw TorchCheckpoint.badInput(source, "unsupported persistent id " + describe(pid)
                     + " (expected ('storage', storage type, key, location, numel, ...))");
