@@ -10,6 +10,7 @@ import dev.hatspark.jobs.search.Sweep;
 public record Layout(String root) {
     public String corpusPairs() { return Fs.join(root, "corpus", "pairs"); }
     public String corpusVocab(String name) { return Fs.join(root, "corpus", "vocab", name + ".bpe"); }
+    public String corpusFairseqDict(String lang) { return Fs.join(root, "corpus", "vocab", "dict." + lang + ".txt"); }
     public String corpusMeta() { return Fs.join(root, "corpus", "_corpus.json"); }
     public String supernet() { return Fs.join(root, "supernet"); }
     public String checkpoints() { return Fs.join(root, "supernet", "checkpoints"); }
