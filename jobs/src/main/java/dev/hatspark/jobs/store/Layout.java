@@ -15,6 +15,8 @@ public record Layout(String root) {
     public String supernet() { return Fs.join(root, "supernet"); }
     public String checkpoints() { return Fs.join(root, "supernet", "checkpoints"); }
     public String supernetMetrics() { return Fs.join(root, "supernet", "metrics"); }
+    /** Provenance of a SuperTransformer imported from a HAT checkpoint (import-hat-supernet). */
+    public String supernetImport() { return Fs.join(root, "supernet", "import.json"); }
     public String latencyMeasurements() { return Fs.join(root, "latency", "measurements"); }
     public String latencyImport(String hardwareId) { return Fs.join(root, "latency", "imports", hardwareId + ".json"); }
     /** The folder holding one predictor folder per hardware id. */
