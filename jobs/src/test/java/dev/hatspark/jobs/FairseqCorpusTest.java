@@ -7,6 +7,8 @@ import dev.hatspark.jobs.corpus.PrepareCorpus;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Spark;
+import dev.hatspark.jobs.subnet.Evaluate;
+import dev.hatspark.jobs.subnet.TrainSubnet;
 import dev.hatspark.jobs.supernet.TrainSupernet;
 import dev.hatspark.util.Ids;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -147,6 +149,53 @@ class FairseqCorpusTest {
 
     @Test
     @Order(3)
+    void evaluatesWithTokenizedBleuAgainstTheDecodedTarget() throws Exception {
+        TrainSubnet t = new TrainSubnet();
+        t.run.root = root;
+        t.targets.largest = true;
+        t.recipe.steps = 2;
+        t.recipe.maxTokens = 512;
+        t.recipe.warmup = 2;
+        t.recipe.lr = 2e-3f;
+        t.recipe.maxLen = 64;
+        t.recipe.validEvery = 2;
+        t.recipe.checkpointEvery = 2;
+        t.recipe.logEvery = 2;
+        t.run(spark);
+        Evaluate ev = new Evaluate();
+        ev.run.root = root;
+        ev.targets.largest = true;
+        ev.maxSentences = 6;
+        ev.beam = 2;
+        ev.maxLenA = 1;
+        ev.maxLenB = 4;
+        ev.latencyWarmup = 1;
+        ev.latencyRuns = 2;
+        ev.compoundSplit = true;
+        @SuppressWarnings("unchecked")
+        List<Evaluate.Result> results = (List<Evaluate.Result>) ev.run(spark);
+        assertEquals(1, results.size());
+        assertTrue(results.get(0).bleu() >= 0 && results.get(0).bleu() <= 100, results.toString());
+        Row row = spark.read().parquet(new Layout(root).subnetResults()).collectAsList().get(0);
+        assertEquals("nrefs:1|case:mixed|eff:no|tok:none|remove-bpe|compound-split|smooth:exp|beam:2|lenpen:0.6|sentences:6",
+                row.getAs("bleu_signature"));
+        FairseqDictionary dict;
+        try (InputStream in = Files.newInputStream(DATA_BIN.resolve("dict.es.txt"))) {
+            dict = FairseqDictionary.read(in, "dict.es.txt");
+        }
+        List<String> es = Files.readAllLines(DATA_BIN.resolve("raw/test.es"));
+        List<Row> tr = spark.read().parquet(new Layout(root).subnet(results.get(0).configHash(), "inherited").translations())
+                .orderBy("ref").collectAsList();
+        assertEquals(6, tr.size());
+        for (int i = 0; i < tr.size(); i++) {
+            assertEquals("test:" + String.format("%09d", i), tr.get(i).getString(0));
+            assertEquals(expected(dict, es.get(i)), tr.get(i).getString(2), "reference " + i);
+            assertFalse(tr.get(i).getString(1).contains("</s>"), tr.get(i).getString(1));
+        }
+    }
+
+    @Test
+    @Order(4)
     void badDataBinsFailInOneLine() throws Exception {
         Path noDict = copyOfDataBin("no-dict");
         Files.delete(noDict.resolve("dict.es.txt"));
