@@ -341,7 +341,7 @@ class PipelineTest {
                 && e3.getMessage().contains("(fitted: " + fitted + ")"), e3.getMessage());
         // a missing checkpoint
         Sweep noCkpt = sweep("nock");
-        noCkpt.checkpoint = root + "/supernet/checkpoints/step-99999999";
+        noCkpt.checkpoint.checkpoint = root + "/supernet/checkpoints/step-99999999";
         var e4 = assertThrows(IllegalArgumentException.class, () -> noCkpt.run(spark));
         assertTrue(e4.getMessage().contains("step-99999999 is missing"), e4.getMessage());
     }

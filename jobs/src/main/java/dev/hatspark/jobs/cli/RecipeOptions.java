@@ -1,5 +1,6 @@
 package dev.hatspark.jobs.cli;
 
+import dev.hatspark.model.Torch;
 import dev.hatspark.model.TrainingRecipe;
 import dev.hatspark.util.BadInputException;
 import picocli.CommandLine.Option;
@@ -41,6 +42,14 @@ public final class RecipeOptions {
 
     @Option(names = "--log-every", description = "Default: ${DEFAULT-VALUE}")
     public int logEvery = 50;
+
+    @Option(names = "--threads", description = "PyTorch intra-op threads of the training (0 = all cores). Default: ${DEFAULT-VALUE}")
+    public int threads = 0;
+
+    /** Trainings run on the driver with all its cores unless --threads says otherwise. */
+    public void useThreads() {
+        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
+    }
 
     public TrainingRecipe recipe() {
         if (steps < 1 || maxTokens < 1 || warmup < 1 || validEvery < 1 || checkpointEvery < 1 || logEvery < 1

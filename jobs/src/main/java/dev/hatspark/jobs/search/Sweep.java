@@ -1,6 +1,7 @@
 package dev.hatspark.jobs.search;
 
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.latency.LatencyPredictor;
@@ -72,8 +73,8 @@ public final class Sweep implements Job<Sweep.Result> {
     @Option(names = "--sweep-id", description = "Output folder under sweeps/; default: evo-<seed> or random-<seed>")
     public String sweepId;
 
-    @Option(names = "--checkpoint", description = "SuperTransformer checkpoint; default: the newest of the run root")
-    public String checkpoint;
+    @Mixin
+    public CheckpointOption checkpoint = new CheckpointOption();
 
     @Option(names = "--population", description = "Default: ${DEFAULT-VALUE}")
     public int population = 125;
@@ -125,7 +126,7 @@ public final class Sweep implements Job<Sweep.Result> {
     public Result run(SparkSession spark) throws Exception {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
-        String ckpt = Checkpoints.chosen(fs, layout, checkpoint);
+        String ckpt = checkpoint.resolve(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
         DesignSpace space = state.space(ckpt);
         String hw = hardwareId != null ? hardwareId : onlyPredictor(fs, layout);

@@ -2,6 +2,7 @@ package dev.hatspark.jobs.subnet;
 
 import dev.hatspark.jobs.cli.RecipeOptions;
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.corpus.Corpus;
@@ -11,7 +12,6 @@ import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.model.TrainingRecipe;
-import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import org.apache.spark.sql.Row;
@@ -48,11 +48,8 @@ public final class TrainSubnet implements Job<List<TrainSubnet.Trained>> {
     @Option(names = "--init", description = "inherited (fine-tune the SuperTransformer's weights) or scratch. Default: ${DEFAULT-VALUE}")
     public String init = SubnetTraining.INHERITED;
 
-    @Option(names = "--checkpoint", description = "SuperTransformer checkpoint; default: the newest of the run root")
-    public String checkpoint;
-
-    @Option(names = "--threads", description = "PyTorch intra-op threads (0 = all cores). Default: ${DEFAULT-VALUE}")
-    public int threads = 0;
+    @Mixin
+    public CheckpointOption checkpoint = new CheckpointOption();
 
     @Override
     public String name() {
@@ -72,10 +69,10 @@ public final class TrainSubnet implements Job<List<TrainSubnet.Trained>> {
         Layout layout = run.layout();
         TrainingRecipe r = recipe.recipe();
         CorpusMeta corpus = CorpusMeta.read(fs, layout);
-        String ckpt = Checkpoints.chosen(fs, layout, checkpoint);
+        String ckpt = checkpoint.resolve(fs, layout);
         DesignSpace space = Checkpoints.readState(fs, ckpt).space(ckpt);
         List<ArchConfig> configs = Targets.distinct(targets.resolve(spark, layout, space));
-        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
+        recipe.useThreads();
         List<int[][]> train = Corpus.pairs(spark, layout, "train", r.maxLen(), 0);
         List<int[][]> valid = Corpus.validation(spark, layout, recipe.validSentences).pairs();
         List<Trained> out = new ArrayList<>();

@@ -1,6 +1,7 @@
 package dev.hatspark.jobs.supernet;
 
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.store.Checkpoints;
@@ -36,8 +37,8 @@ public final class EvalSubnet implements Job<List<EvalSubnet.Evaluation>> {
     @Mixin
     public RunOptions run = new RunOptions();
 
-    @Option(names = "--checkpoint", description = "Checkpoint directory; default: the newest under <root>/supernet/checkpoints")
-    public String checkpoint;
+    @Mixin
+    public CheckpointOption checkpoint = new CheckpointOption();
 
     @Option(names = "--config", description = "A config as JSON (repeatable)")
     public List<String> configs = new ArrayList<>();
@@ -73,7 +74,7 @@ public final class EvalSubnet implements Job<List<EvalSubnet.Evaluation>> {
     public List<Evaluation> run(SparkSession spark) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
-        String ckpt = Checkpoints.chosen(fs, layout, checkpoint);
+        String ckpt = checkpoint.resolve(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
         DesignSpace ds = state.space(ckpt);
         Set<ArchConfig> todo = new LinkedHashSet<>();

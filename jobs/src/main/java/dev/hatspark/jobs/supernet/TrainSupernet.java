@@ -12,7 +12,6 @@ import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.jobs.cli.RecipeOptions;
 import dev.hatspark.model.TrainingRecipe;
 import ai.djl.ndarray.NDManager;
-import dev.hatspark.model.Torch;
 import dev.hatspark.model.Adam;
 import dev.hatspark.model.Batches;
 import dev.hatspark.model.SubnetEvaluator;
@@ -51,9 +50,6 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
     @Mixin
     public RecipeOptions recipe = new RecipeOptions();
 
-    @Option(names = "--threads", description = "PyTorch intra-op threads (0 = all cores). Default: ${DEFAULT-VALUE}")
-    public int threads = 0;
-
     @Override
     public String name() {
         return "train-supernet";
@@ -66,7 +62,7 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
         TrainingRecipe r = recipe.recipe();
         CorpusMeta corpus = CorpusMeta.read(fs, layout);
         DesignSpace ds = DesignSpace.resolve(space, fs::exists, fs::readText);
-        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
+        recipe.useThreads();
         List<int[][]> train = Corpus.pairs(spark, layout, "train", r.maxLen(), 0);
         List<int[][]> valid = Corpus.validation(spark, layout, recipe.validSentences).pairs();
         LOG.info("train-supernet: space {}, {} train pairs, {} valid pairs, {} steps", ds.name, train.size(), valid.size(), r.steps());

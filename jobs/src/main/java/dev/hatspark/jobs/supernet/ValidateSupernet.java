@@ -2,6 +2,7 @@ package dev.hatspark.jobs.supernet;
 
 import dev.hatspark.jobs.corpus.Corpus;
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.corpus.CorpusMeta;
@@ -13,7 +14,6 @@ import dev.hatspark.model.TrainingRecipe;
 import dev.hatspark.jobs.cli.RecipeOptions;
 import dev.hatspark.jobs.subnet.SubnetTraining;
 import dev.hatspark.latency.Accuracy;
-import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
@@ -62,11 +62,8 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
     @Option(names = "--sample-seed", description = "Seed of the sampled configs. Default: ${DEFAULT-VALUE}")
     public long sampleSeed = 17;
 
-    @Option(names = "--checkpoint", description = "SuperTransformer checkpoint; default: the newest of the run root")
-    public String checkpoint;
-
-    @Option(names = "--threads", description = "PyTorch intra-op threads (0 = all cores). Default: ${DEFAULT-VALUE}")
-    public int threads = 0;
+    @Mixin
+    public CheckpointOption checkpoint = new CheckpointOption();
 
     @Override
     public String name() {
@@ -90,7 +87,7 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         CorpusMeta corpus = CorpusMeta.read(fs, layout);
-        String ckpt = Checkpoints.chosen(fs, layout, checkpoint);
+        String ckpt = checkpoint.resolve(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
         DesignSpace space = state.space(ckpt);
         List<ArchConfig> configs = Genetics.sampleDistinct(space, samples, sampleSeed);
@@ -116,7 +113,7 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
         List<ArchConfig> toTrain = configs.stream().filter(c -> !scratch.containsKey(c.hash())).toList();
         LOG.info("validate-supernet: {} configs, {} inherited losses evaluated, {} to train from scratch for {} steps",
                 configs.size(), fresh.size(), toTrain.size(), r.steps());
-        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
+        recipe.useThreads();
         List<int[][]> train = toTrain.isEmpty() ? List.of() : Corpus.pairs(spark, layout, "train", r.maxLen(), 0);
         long t0 = System.nanoTime();
         for (int i = 0; i < toTrain.size(); i++) {
