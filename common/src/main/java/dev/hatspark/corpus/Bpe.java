@@ -387,7 +387,7 @@ public final class Bpe {
         Lines lines = new Lines(r);
         String header = lines.next("header '" + HEADER + "'");
         if (HEADER_V1.equals(header)) {
-            throw new IllegalArgumentException("line 1: '" + HEADER_V1 + "' vocabulary uses the old special ids "
+            throw new BadInputException("line 1: '" + HEADER_V1 + "' vocabulary uses the old special ids "
                     + "(<pad>=0, <s>=1); this version uses fairseq's (<s>=0, <pad>=1, decoder starts with </s>): "
                     + "re-run prepare-corpus (and retrain models built on it)");
         }

@@ -1,5 +1,6 @@
 package dev.hatspark.corpus;
 
+import dev.hatspark.util.BadInputException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -129,8 +130,8 @@ public final class FairseqDataBin {
     }
 
     /** The one place this class makes its bad-input exception. */
-    private static IllegalArgumentException bad(String folder, String what) {
-        return new IllegalArgumentException(folder + ": " + what);
+    private static BadInputException bad(String folder, String what) {
+        return new BadInputException(folder + ": " + what);
     }
 
     public String folder() {
@@ -185,7 +186,7 @@ public final class FairseqDataBin {
 
     private void checkLang(String lang) {
         if (!lang.equals(src) && !lang.equals(tgt)) {
-            throw new IllegalArgumentException("language " + lang + " is neither " + src + " nor " + tgt
+            throw new BadInputException("language " + lang + " is neither " + src + " nor " + tgt
                     + " of " + folder);
         }
     }

@@ -1,5 +1,6 @@
 package dev.hatspark.corpus;
 
+import dev.hatspark.util.BadInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,7 +24,7 @@ public final class FairseqDictionary {
     public static final int EOS = 2;
     public static final int UNK = 3;
     /** fairseq's implicit specials in id order. */
-    public static final List<String> SPECIALS = List.of("<s>", "<pad>", "</s>", "<unk>");
+    public static final List<String> SPECIALS = Vocab.SPECIALS; // fairseq's ids are ours
     /** Trailing flag that lets a line repeat an earlier symbol (the later id then wins). */
     static final String OVERWRITE = "#fairseq:overwrite";
 
@@ -82,8 +83,8 @@ public final class FairseqDictionary {
     }
 
     /** The one place this class makes its bad-input exception. */
-    private static IllegalArgumentException bad(String source, String what) {
-        return new IllegalArgumentException(source + ": " + what);
+    private static BadInputException bad(String source, String what) {
+        return new BadInputException(source + ": " + what);
     }
 
     public int size() {

@@ -1,5 +1,6 @@
 package dev.hatspark.corpus;
 
+import dev.hatspark.util.BadInputException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -167,8 +168,8 @@ public final class FairseqIndexedDataset {
     }
 
     /** The one place this class makes its bad-input exception. */
-    private static IllegalArgumentException bad(String file, String what) {
-        return new IllegalArgumentException(file + ": " + what);
+    private static BadInputException bad(String file, String what) {
+        return new BadInputException(file + ": " + what);
     }
 
     /** @return the number of sentences */

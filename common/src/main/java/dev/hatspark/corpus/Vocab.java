@@ -46,27 +46,15 @@ public final class Vocab {
      * {@code source} names the file in the one-line error.
      */
     public static Vocab fromFairseqDictionary(String text, String source) {
-        List<String> tokens = new java.util.ArrayList<>(SPECIALS);
-        String[] lines = text.split("\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.isEmpty()) {
-                continue;
-            }
-            if (line.endsWith(" #fairseq:overwrite")) {
-                line = line.substring(0, line.length() - " #fairseq:overwrite".length());
-            }
-            int space = line.lastIndexOf(' ');
-            if (space <= 0 || !line.substring(space + 1).matches("\\d+")) {
-                throw new IllegalArgumentException(source + ": line " + (i + 1) + ": expected '<symbol> <count>', got '"
-                        + (line.length() > 60 ? line.substring(0, 60) + "..." : line) + "'");
-            }
-            tokens.add(line.substring(0, space));
+        FairseqDictionary d = FairseqDictionary.parse(text.lines().toList(), source);
+        List<String> tokens = new java.util.ArrayList<>();
+        for (int id = 0; id < d.size(); id++) {
+            tokens.add(d.symbol(id));
         }
         try {
             return new Vocab(tokens);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": " + e.getMessage());
+            throw new BadInputException(source + ": " + e.getMessage());
         }
     }
 

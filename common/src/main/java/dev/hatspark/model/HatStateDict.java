@@ -1,5 +1,6 @@
 package dev.hatspark.model;
 
+import dev.hatspark.util.BadInputException;
 import ai.djl.ndarray.types.Shape;
 import dev.hatspark.space.Arrangement;
 import dev.hatspark.space.DesignSpace;
@@ -54,7 +55,7 @@ public final class HatStateDict {
         Map<String, Entry> entries = entries(space, srcVocab, tgtVocab);
         for (String name : hat.keySet()) {
             if (!entries.containsKey(name) && !name.endsWith(".embed_positions.weights")) {
-                throw new IllegalArgumentException("HAT tensor '" + name + "' has no counterpart in a hat-arrangement "
+                throw new BadInputException("HAT tensor '" + name + "' has no counterpart in a hat-arrangement "
                         + "SuperTransformer of design space '" + space.name + "'");
             }
         }
@@ -68,12 +69,12 @@ public final class HatStateDict {
                 if (out.containsKey(e.ours().get(0))) {
                     continue; // the shared embedding's second name, already read from the encoder's
                 }
-                throw new IllegalArgumentException("HAT state dict has no tensor '" + e.hat() + "' (design space '"
+                throw new BadInputException("HAT state dict has no tensor '" + e.hat() + "' (design space '"
                         + space.name + "' needs it)");
             }
             long[] want = hatShape(e, ourShapes);
             if (!Arrays.equals(want, t.shape())) {
-                throw new IllegalArgumentException("HAT tensor '" + e.hat() + "' has shape " + Arrays.toString(t.shape())
+                throw new BadInputException("HAT tensor '" + e.hat() + "' has shape " + Arrays.toString(t.shape())
                         + ", design space '" + space.name + "' (vocabularies " + srcVocab + "/" + tgtVocab + ") needs "
                         + Arrays.toString(want));
             }
@@ -85,7 +86,7 @@ public final class HatStateDict {
                 offset += n;
                 Tensor before = out.putIfAbsent(ours, part);
                 if (before != null && !Arrays.equals(before.data(), part.data())) {
-                    throw new IllegalArgumentException("HAT tensor '" + e.hat() + "' differs from the encoder's embedding, "
+                    throw new BadInputException("HAT tensor '" + e.hat() + "' differs from the encoder's embedding, "
                             + "but equal vocabulary sizes (" + srcVocab + ") make ours one shared matrix "
                             + "(HAT without share_all_embeddings is not supported with equal sizes)");
                 }

@@ -187,10 +187,10 @@ public final class ArchConfig implements Serializable {
         try {
             n = new ObjectMapper(new YAMLFactory()).readTree(yaml);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": not valid YAML: " + e.getOriginalMessage());
+            throw new BadInputException(source + ": not valid YAML: " + e.getOriginalMessage());
         }
         if (n == null || !n.isObject()) {
-            throw new IllegalArgumentException(source + ": expected a YAML mapping of HAT SubTransformer keys");
+            throw new BadInputException(source + ": expected a YAML mapping of HAT SubTransformer keys");
         }
         int el = hatInt(n, "encoder-layer-num-subtransformer", source);
         int dl = hatInt(n, "decoder-layer-num-subtransformer", source);
@@ -207,7 +207,7 @@ public final class ArchConfig implements Serializable {
                     hatLayers(n, "decoder-self-attention-heads-all-subtransformer", dl, source),
                     hatLayers(n, "decoder-ende-attention-heads-all-subtransformer", dl, source), arbitrary);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(source + ": " + e.getMessage());
+            throw new BadInputException(source + ": " + e.getMessage());
         }
     }
 
@@ -233,14 +233,14 @@ public final class ArchConfig implements Serializable {
             case -1 -> 1;
             case 1 -> 2;
             case 2 -> 3;
-            default -> throw new IllegalArgumentException(where + " is " + hat + ", HAT knows -1, 1 and 2");
+            default -> throw new BadInputException(where + " is " + hat + ", HAT knows -1, 1 and 2");
         };
     }
 
     private static int hatInt(JsonNode n, String key, String source) {
         JsonNode v = n.get(key);
         if (v == null || !v.isInt()) {
-            throw new IllegalArgumentException(source + ": '" + key + "' must be an integer, got " + v);
+            throw new BadInputException(source + ": '" + key + "' must be an integer, got " + v);
         }
         return v.asInt();
     }
@@ -248,13 +248,13 @@ public final class ArchConfig implements Serializable {
     private static int[] hatLayers(JsonNode n, String key, int layers, String source) {
         JsonNode v = n.get(key);
         if (v == null || !v.isArray() || v.size() < layers) {
-            throw new IllegalArgumentException(source + ": '" + key + "' must be a list of at least " + layers
+            throw new BadInputException(source + ": '" + key + "' must be a list of at least " + layers
                     + " integers, got " + v);
         }
         int[] out = new int[layers];
         for (int i = 0; i < layers; i++) {
             if (!v.get(i).isInt()) {
-                throw new IllegalArgumentException(source + ": '" + key + "[" + i + "]' must be an integer, got " + v.get(i));
+                throw new BadInputException(source + ": '" + key + "[" + i + "]' must be an integer, got " + v.get(i));
             }
             out[i] = v.get(i).asInt();
         }

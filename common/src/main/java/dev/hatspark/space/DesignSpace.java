@@ -100,7 +100,7 @@ public final class DesignSpace implements Serializable {
         HatArgs a = new HatArgs(args, name);
         Object arch = args.get("arch");
         if (!(arch instanceof String) || !((String) arch).startsWith("transformersuper") || !args.containsKey("encoder_embed_choice")) {
-            throw new IllegalArgumentException(name + ": not a HAT SuperTransformer's args (arch " + arch
+            throw new BadInputException(name + ": not a HAT SuperTransformer's args (arch " + arch
                     + (args.containsKey("encoder_embed_choice") ? "" : ", no encoder_embed_choice") + ")");
         }
         a.requireFlag("encoder_normalize_before", false, "HAT's post-norm (arrangement hat)");
@@ -110,12 +110,12 @@ public final class DesignSpace implements Serializable {
         a.requireFlag("no_token_positional_embeddings", false, "sinusoidal positions");
         a.requireFlag("vocab_original_scaling", false, "embeddings scaled by sqrt(sampled dim)");
         if (!a.flag("share_all_embeddings", false) && !a.flag("share_decoder_input_output_embed", false)) {
-            throw new IllegalArgumentException(name + ": share_decoder_input_output_embed=false (an untied output "
+            throw new BadInputException(name + ": share_decoder_input_output_embed=false (an untied output "
                     + "projection) is not supported: ours is the target embedding");
         }
         Object activation = args.getOrDefault("activation_fn", "relu");
         if (!"relu".equals(activation)) {
-            throw new IllegalArgumentException(name + ": activation_fn=" + activation + " is not supported (ReLU only)");
+            throw new BadInputException(name + ": activation_fn=" + activation + " is not supported (ReLU only)");
         }
         int[] encoderEmbed = a.ints("encoder_embed_choice");
         int[] decoderEmbed = a.ints("decoder_embed_choice");
@@ -139,7 +139,7 @@ public final class DesignSpace implements Serializable {
         } else if (max(encoderEmbed) == max(decoderEmbed)) {
             qkv = max(encoderEmbed); // HAT's default: Q/K/V as wide as the super embedding
         } else {
-            throw new IllegalArgumentException(name + ": qkv_dim is unset and the encoder and decoder super dims differ");
+            throw new BadInputException(name + ": qkv_dim is unset and the encoder and decoder super dims differ");
         }
         Map<String, Object> encoder = new LinkedHashMap<>();
         encoder.put("embed_dim", encoderEmbed);
@@ -172,7 +172,7 @@ public final class DesignSpace implements Serializable {
         int[] ints(String key) {
             Object v = args.get(key);
             if (!(v instanceof List<?> list) || list.isEmpty()) {
-                throw new IllegalArgumentException(name + ": '" + key + "' must be a non-empty list of integers, got " + v);
+                throw new BadInputException(name + ": '" + key + "' must be a non-empty list of integers, got " + v);
             }
             int[] out = new int[list.size()];
             for (int i = 0; i < out.length; i++) {
@@ -183,7 +183,7 @@ public final class DesignSpace implements Serializable {
 
         int integer(String key, Object v) {
             if (!(v instanceof Number n) || n.doubleValue() != n.intValue()) {
-                throw new IllegalArgumentException(name + ": '" + key + "' must hold integers, got " + v);
+                throw new BadInputException(name + ": '" + key + "' must hold integers, got " + v);
             }
             return n.intValue();
         }
@@ -195,14 +195,14 @@ public final class DesignSpace implements Serializable {
 
         void requireFlag(String key, boolean expected, String why) {
             if (flag(key, expected) != expected) {
-                throw new IllegalArgumentException(name + ": " + key + "=" + !expected + " is not supported (" + why + ")");
+                throw new BadInputException(name + ": " + key + "=" + !expected + " is not supported (" + why + ")");
             }
         }
 
         void requireSuper(String key, int[] choices, String choiceKey) {
             Object v = args.get(key);
             if (v != null && integer(key, v) != max(choices)) {
-                throw new IllegalArgumentException(name + ": " + key + "=" + v + " is not the largest " + choiceKey + " "
+                throw new BadInputException(name + ": " + key + "=" + v + " is not the largest " + choiceKey + " "
                         + max(choices) + "; our SuperTransformer is sized by the choices");
             }
         }
@@ -354,7 +354,7 @@ public final class DesignSpace implements Serializable {
             }
             Arrangement a = Arrangement.of(root.get(path).asText());
             if (a == null || !root.get(path).isTextual()) {
-                throw new IllegalArgumentException(source + ": field '" + path + "' must be hat or prenorm, got "
+                throw new BadInputException(source + ": field '" + path + "' must be hat or prenorm, got "
                         + root.get(path));
             }
             return a;

@@ -1,5 +1,6 @@
 package dev.hatspark.torch;
 
+import dev.hatspark.util.BadInputException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.LinkedHashMap;
@@ -65,8 +66,8 @@ public final class TorchCheckpoint {
      * Every "this input is not a checkpoint we can read" of the package is made here, so its type
      * can change in one place; the message is one line starting with the source.
      */
-    static IllegalArgumentException badInput(String source, String problem) {
-        return new IllegalArgumentException(source + ": " + problem.replaceAll("\\s*\\R\\s*", " "));
+    static BadInputException badInput(String source, String problem) {
+        return new BadInputException(source + ": " + problem.replaceAll("\\s*\\R\\s*", " "));
     }
 
     private static String hex(byte[] bytes) {

@@ -25,8 +25,8 @@ class VocabTest {
         assertEquals(6, v.id("Haus@@"));
         assertEquals(Vocab.UNK, v.id("xylophone"));
         var e = assertThrows(IllegalArgumentException.class, () -> Vocab.fromFairseqDictionary("the 100\nbad\n", "d.txt"));
-        assertEquals("d.txt: line 2: expected '<symbol> <count>', got 'bad'", e.getMessage());
+        assertTrue(e.getMessage().startsWith("d.txt: line 2 ") && e.getMessage().contains("bad"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Vocab.fromFairseqDictionary("a 2\na 1\n", "d.txt"));
-        assertTrue(e.getMessage().startsWith("d.txt: duplicate vocab token 'a'"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("d.txt: line 2 ") && e.getMessage().contains("\"a\""), e.getMessage());
     }
 }
