@@ -145,6 +145,46 @@ class HatOracleTest {
         assertEquals(hatParams + 60L * Math.max(e, d), model.parameterCount(c), "ours adds only the embedding");
     }
 
+    /** HAT's own checkpoint files, read by our torch reader: the fp32 ones to 1e-4 per log-prob, fp16 to 5e-3. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"supernet-legacy.pt, 1e-4, 1e-3", "supernet-zip.pt, 1e-4, 1e-3",
+            "supernet-fp16-legacy.pt, 5e-3, 5e-2"})
+    void hatsCheckpointFilesGiveHatsLogProbs(String file, double tolerance, double nllTolerance) throws IOException {
+        Map<String, HatStateDict.Tensor> weights = new LinkedHashMap<>();
+        try (var in = new java.io.BufferedInputStream(HatOracleTest.class.getResourceAsStream(DIR + "/" + file))) {
+            dev.hatspark.torch.TorchCheckpoint.stateDict(dev.hatspark.torch.TorchCheckpoint.read(in, file), "model")
+                    .forEach((name, t) -> weights.put(name, new HatStateDict.Tensor(t.shape(), t.floats())));
+        }
+        try (SuperTransformer m = SuperTransformer.fromTensors(space, vocab.size(), vocab.size(), weights, root)) {
+            for (String name : List.of("largest", "smallest", "mixed_a", "mixed_b", "mixed_c", "mixed_d")) {
+                ArchConfig c = config(name);
+                JsonNode exp = expected(name);
+                float[] ours = Grad.disabled(() -> {
+                    try (NDScope ignored = new NDScope()) {
+                        NDArray logp = m.logProbs(c, batch, false);
+                        return logp.gather(batch.tgtOut(root).expandDims(-1), -1).squeeze(-1).toFloatArray();
+                    }
+                });
+                double maxDiff = 0;
+                for (int r = 0; r < batch.size; r++) {
+                    JsonNode gold = exp.get("target_logprobs").get(r);
+                    for (int t = 0; t < gold.size(); t++) {
+                        maxDiff = Math.max(maxDiff, Math.abs(ours[r * batch.tgtLen + t] - gold.get(t).asDouble()));
+                    }
+                }
+                double nll = Grad.disabled(() -> {
+                    try (NDScope ignored = new NDScope()) {
+                        return m.nllSum(c, batch);
+                    }
+                });
+                double nllDiff = Math.abs(nll - exp.get("nll_sum").asDouble());
+                System.out.printf("HAT oracle %s %-8s max |dlogp| %.2e  |dNLL| %.2e%n", file, name, maxDiff, nllDiff);
+                assertTrue(maxDiff < tolerance, file + " " + name + ": log-probs differ by up to " + maxDiff);
+                assertTrue(nllDiff < nllTolerance, file + " " + name + ": NLL sum differs by " + nllDiff);
+            }
+        }
+    }
+
     /** The latency path: encoder once, then one decoder step per token (positions t + 2, post-norm per step). */
     @ParameterizedTest
     @ValueSource(strings = {"largest", "smallest", "mixed_a", "mixed_b", "mixed_c", "mixed_d"})
