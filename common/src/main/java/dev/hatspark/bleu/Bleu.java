@@ -81,10 +81,53 @@ public final class Bleu {
         return score(s);
     }
 
+    /**
+     * How a tokenized BLEU figure was made (HAT's, fairseq's): hypotheses and references already
+     * tokenized, split at whitespace only, subword-nmt BPE removed; {@code compoundSplit} when
+     * {@link #compoundSplit(String)} was applied to both (HAT's En-De figures).
+     */
+    public static String signatureTokenized(int beam, double lengthPenalty, int sentences, boolean compoundSplit) {
+        return "nrefs:1|case:mixed|eff:no|tok:none|remove-bpe" + (compoundSplit ? "|compound-split" : "")
+                + "|smooth:exp|beam:" + beam + "|lenpen:" + (float) lengthPenalty + "|sentences:" + sentences;
+    }
+
+    /**
+     * Corpus BLEU of already tokenized text (fairseq's and HAT's tokenized BLEU, as multi-bleu.perl):
+     * tokens are what whitespace separates, no re-tokenization.
+     */
+    public static Score corpusTokenized(List<String> hypotheses, List<String> references) {
+        if (hypotheses.size() != references.size()) {
+            throw new IllegalArgumentException("BLEU needs one reference per hypothesis: got " + hypotheses.size()
+                    + " hypotheses and " + references.size() + " references");
+        }
+        Stats s = Stats.zero();
+        for (int i = 0; i < hypotheses.size(); i++) {
+            s = s.plus(segment(whitespaceTokens(hypotheses.get(i)), whitespaceTokens(references.get(i))));
+        }
+        return score(s);
+    }
+
+    /**
+     * fairseq's compound_split_bleu.sh ({@code perl -ple 's{(\S)-(\S)}{$1 ##AT##-##AT## $2}g'}): one
+     * left-to-right pass, so "a-b-c" becomes "a ##AT##-##AT## b-c" there too.
+     */
+    public static String compoundSplit(String sentence) {
+        return COMPOUND.matcher(sentence).replaceAll("$1 ##AT##-##AT## $2");
+    }
+
+    private static final java.util.regex.Pattern COMPOUND = java.util.regex.Pattern.compile("(\\S)-(\\S)");
+
+    static List<String> whitespaceTokens(String s) {
+        String t = s.strip();
+        return t.isEmpty() ? List.of() : List.of(t.split("\\s+"));
+    }
+
     /** Statistics of one segment (both sides tokenized with 13a). */
     public static Stats segment(String hypothesis, String reference) {
-        List<String> hyp = Tokenizer13a.tokens(hypothesis);
-        List<String> ref = Tokenizer13a.tokens(reference);
+        return segment(Tokenizer13a.tokens(hypothesis), Tokenizer13a.tokens(reference));
+    }
+
+    private static Stats segment(List<String> hyp, List<String> ref) {
         Map<List<String>, Integer> refCounts = ngrams(ref);
         long[] correct = new long[MAX_ORDER];
         long[] total = new long[MAX_ORDER];

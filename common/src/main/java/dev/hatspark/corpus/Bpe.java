@@ -35,19 +35,22 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Text format ({@link #write}/{@link #read}), UTF-8, one item a line:
  * <pre>
- * #hat-bpe v1
+ * #hat-bpe v2
  * #vocab N
- * N tokens in id order
+ * N tokens in id order (the first four are {@link Vocab#SPECIALS})
  * #merges M
  * M lines "left right"
  * </pre>
  * Tokens are escaped ({@code \\ \s \n \r}) so a line never holds a raw space or line break; counts in
- * the section headers make a token like "#merges" unambiguous.
+ * the section headers make a token like "#merges" unambiguous. v1 files (specials {@code <pad>}=0,
+ * {@code <s>}=1, before the switch to fairseq's ids) are refused rather than converted: models trained
+ * with them started the decoder from {@code <s>}, so reusing their corpus would mix the conventions.
  */
 public final class Bpe {
 
     private static final Logger log = LoggerFactory.getLogger(Bpe.class);
-    private static final String HEADER = "#hat-bpe v1";
+    private static final String HEADER = "#hat-bpe v2";
+    private static final String HEADER_V1 = "#hat-bpe v1";
     private static final int CACHE_LIMIT = 1 << 17;
 
     private final Vocab vocab;
@@ -382,7 +385,13 @@ public final class Bpe {
         BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)));
         Lines lines = new Lines(r);
-        lines.expect(HEADER.equals(lines.next("header '" + HEADER + "'")), "header '" + HEADER + "'");
+        String header = lines.next("header '" + HEADER + "'");
+        if (HEADER_V1.equals(header)) {
+            throw new BadInputException("line 1: '" + HEADER_V1 + "' vocabulary uses the old special ids "
+                    + "(<pad>=0, <s>=1); this version uses fairseq's (<s>=0, <pad>=1, decoder starts with </s>): "
+                    + "re-run prepare-corpus (and retrain models built on it)");
+        }
+        lines.expect(HEADER.equals(header), "header '" + HEADER + "'");
         int nVocab = lines.count("#vocab");
         List<String> tokens = new ArrayList<>(nVocab);
         Map<String, Integer> seen = new HashMap<>();

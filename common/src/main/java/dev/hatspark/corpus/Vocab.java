@@ -5,15 +5,23 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Immutable id &lt;-&gt; token map; ids 0..3 are always the special tokens. */
+/**
+ * Immutable id &lt;-&gt; token map; ids 0..3 are always the special tokens, numbered as in fairseq
+ * (and so HAT): {@code <s>}=0, {@code <pad>}=1, {@code </s>}=2, {@code <unk>}=3. Sharing fairseq's ids
+ * lets HAT checkpoints (whose embedding rows follow them) and fairseq dictionaries be used as they are.
+ * As in fairseq translation, {@code <s>} is never fed to the model: the decoder starts from
+ * {@link #DECODER_START} = {@code </s>}.
+ */
 public final class Vocab {
 
-    public static final int PAD = 0;
-    public static final int BOS = 1;
+    public static final int BOS = 0;
+    public static final int PAD = 1;
     public static final int EOS = 2;
     public static final int UNK = 3;
+    /** The decoder's first input token (fairseq: prev_output_tokens = [</s>] + target[:-1]). */
+    public static final int DECODER_START = EOS;
     /** The special tokens in id order. */
-    public static final List<String> SPECIALS = List.of("<pad>", "<s>", "</s>", "<unk>");
+    public static final List<String> SPECIALS = List.of("<s>", "<pad>", "</s>", "<unk>");
 
     private final List<String> tokens;
     private final Map<String, Integer> ids;
@@ -29,6 +37,24 @@ public final class Vocab {
             if (ids.putIfAbsent(tokens.get(i), i) != null) {
                 throw new BadInputException("duplicate vocab token '" + tokens.get(i) + "' at id " + i);
             }
+        }
+    }
+
+    /**
+     * Reads a fairseq dictionary ({@code dict.txt}: one {@code "<symbol> <count>"} line per token, ids
+     * 0..3 implicit, line k gets id k + 4). A trailing {@code #fairseq:overwrite} flag is ignored;
+     * {@code source} names the file in the one-line error.
+     */
+    public static Vocab fromFairseqDictionary(String text, String source) {
+        FairseqDictionary d = FairseqDictionary.parse(text.lines().toList(), source);
+        List<String> tokens = new java.util.ArrayList<>();
+        for (int id = 0; id < d.size(); id++) {
+            tokens.add(d.symbol(id));
+        }
+        try {
+            return new Vocab(tokens);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(source + ": " + e.getMessage());
         }
     }
 

@@ -8,8 +8,13 @@ import dev.hatspark.corpus.Vocab;
 import java.util.List;
 
 /**
- * A padded batch of sentence pairs. The source gets EOS appended; the decoder reads BOS + target and
- * predicts target + EOS (teacher forcing). Ids are {@link Vocab#PAD}-padded on the right.
+ * A padded batch of sentence pairs. The source gets EOS appended; the decoder reads
+ * {@link Vocab#DECODER_START} (= EOS, as fairseq) + target and predicts target + EOS (teacher forcing).
+ *
+ * <p>Ids are {@link Vocab#PAD}-padded on the right, sources included, although HAT (fairseq) left-pads
+ * sources. For real tokens both give the same numbers: padded source keys are masked everywhere, and the
+ * HAT arrangement counts positions from the first non-pad token (fairseq's make_positions), so a real
+ * token sees the same inputs wherever the padding sits. HatOracleTest checks this on HAT's own batch.
  */
 public final class Batch {
     public final long[] src;     // [size, srcLen]
@@ -33,6 +38,9 @@ public final class Batch {
         src = new long[size * s];
         tgtIn = new long[size * t];
         tgtOut = new long[size * t];
+        java.util.Arrays.fill(src, Vocab.PAD); // PAD is 1 (fairseq), not Java's default 0
+        java.util.Arrays.fill(tgtIn, Vocab.PAD);
+        java.util.Arrays.fill(tgtOut, Vocab.PAD);
         int tokens = 0;
         for (int b = 0; b < size; b++) {
             int[] x = pairs.get(b)[0];
@@ -41,7 +49,7 @@ public final class Batch {
                 src[b * s + i] = x[i];
             }
             src[b * s + x.length] = Vocab.EOS;
-            tgtIn[b * t] = Vocab.BOS;
+            tgtIn[b * t] = Vocab.DECODER_START;
             for (int i = 0; i < y.length; i++) {
                 tgtIn[b * t + i + 1] = y[i];
                 tgtOut[b * t + i] = y[i];

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.hatspark.corpus.Vocab;
 import dev.hatspark.space.ArchConfig;
@@ -15,7 +16,7 @@ import java.util.List;
  * Beam-search decoding of one source sentence with a SubTransformer (inherited weights, no dropout).
  * In {@code fixedLength} mode it runs exactly {@code maxLen} steps whatever the model predicts, the
  * way HAT measures latency (beam 5, 30 steps); otherwise hypotheses end at EOS and are ranked by
- * {@code score / length^lengthPenalty} (fairseq's convention).
+ * {@code score / length^lengthPenalty} (fairseq's convention). {@code <pad>} is never generated.
  */
 public final class BeamSearch {
     private final SuperTransformer model;
@@ -59,7 +60,7 @@ public final class BeamSearch {
         return new Encoded(c, states, mask.repeat(0, beam));
     }
 
-    /** Decodes; returns the best hypothesis' token ids without BOS/EOS. */
+    /** Decodes from {@link Vocab#DECODER_START}; returns the best hypothesis' token ids without the start token and EOS. */
     public int[] decode(Encoded enc, int maxLen, boolean fixedLength) {
         NDManager mm = model.manager();
         IncrementalDecoder dec = new IncrementalDecoder(model, enc.config, enc.states, enc.mask);
@@ -70,11 +71,13 @@ public final class BeamSearch {
         float[] scores = new float[beam];
         java.util.Arrays.fill(scores, 1, beam, Float.NEGATIVE_INFINITY); // all beams start identical: expand one
         long[] tokens = new long[beam];
-        java.util.Arrays.fill(tokens, Vocab.BOS);
+        java.util.Arrays.fill(tokens, Vocab.DECODER_START);
         int[] best = null;
         double bestScore = Double.NEGATIVE_INFINITY;
         for (int step = 0; step < maxLen; step++) {
             NDArray lp = dec.step(mm.create(tokens));
+            // never extend with <pad>, as fairseq's generator: a pad inside a prefix would shift HAT's positions
+            lp.set(new NDIndex(":, {}", Vocab.PAD), Float.NEGATIVE_INFINITY);
             int vocab = (int) lp.getShape().get(1);
             NDArray total = lp.add(mm.create(scores).reshape(beam, 1)).reshape(-1);
             NDList top = total.topK(Math.min(2 * beam, beam * vocab), 0, true, true);

@@ -46,29 +46,34 @@ public final class IncrementalDecoder {
         }
     }
 
-    /** Feeds one token per row ({@code [N]} int64) and returns next-token log-probabilities {@code [N, V]}. */
+    /**
+     * Feeds one token per row ({@code [N]} int64) and returns next-token log-probabilities {@code [N, V]}.
+     * The same sublayers as the teacher-forced forward (pre- or post-norm by the space's arrangement),
+     * with the position of step t being t (prenorm) or t + 2 (HAT).
+     */
     public NDArray step(NDArray tokens) {
         int d = c.decoderEmbedDim();
         long n = tokens.getShape().get(0);
-        NDArray x = m.embed(m.tgtEmbedding(), tokens.reshape(n, 1), d, position);
+        NDArray x = m.embedStep(tokens.reshape(n, 1), d, position);
         for (int i = 0; i < c.decoderLayerNum(); i++) {
             String p = "dec." + i + ".";
+            int layer = i;
             int h = c.decoderSelfAttentionHeads(i);
-            NDArray y = m.norm(x, p + "ln1.", d);
-            NDArray k = m.heads(y, p + "self.k", d, h);
-            NDArray v = m.heads(y, p + "self.v", d, h);
-            selfK.set(i, selfK.get(i) == null ? k : NDArrays.concat(new NDList(selfK.get(i), k), 2));
-            selfV.set(i, selfV.get(i) == null ? v : NDArrays.concat(new NDList(selfV.get(i), v), 2));
-            y = m.attend(m.heads(y, p + "self.q", d, h), selfK.get(i), selfV.get(i), null, p + "self.", d);
-            x = x.add(y);
-            y = m.norm(x, p + "ln2.", d);
-            y = m.attend(m.heads(y, p + "cross.q", d, c.decoderEndeAttentionHeads(i)), crossK.get(i), crossV.get(i),
-                    crossMask.get(i), p + "cross.", d);
-            x = x.add(y);
-            x = x.add(m.ffn(m.norm(x, p + "ln3.", d), p + "ffn.", d, c.decoderFfnEmbedDim(i), 0f));
+            int endeHeads = c.decoderEndeAttentionHeads(i);
+            int f = c.decoderFfnEmbedDim(i);
+            x = m.sublayer(x, p + "ln1.", d, 0f, y -> {
+                NDArray k = m.heads(y, p + "self.k", d, h);
+                NDArray v = m.heads(y, p + "self.v", d, h);
+                selfK.set(layer, selfK.get(layer) == null ? k : NDArrays.concat(new NDList(selfK.get(layer), k), 2));
+                selfV.set(layer, selfV.get(layer) == null ? v : NDArrays.concat(new NDList(selfV.get(layer), v), 2));
+                return m.attend(m.heads(y, p + "self.q", d, h), selfK.get(layer), selfV.get(layer), null, p + "self.", d);
+            });
+            x = m.sublayer(x, p + "ln2.", d, 0f, y -> m.attend(m.heads(y, p + "cross.q", d, endeHeads),
+                    crossK.get(layer), crossV.get(layer), crossMask.get(layer), p + "cross.", d));
+            x = m.sublayer(x, p + "ln3.", d, 0f, y -> m.ffn(y, p + "ffn.", d, f, 0f));
         }
         position++;
-        return m.outputLogProbs(c, m.norm(x, "dec.ln.", d)).reshape(n, -1);
+        return m.outputLogProbs(c, m.finalNorm(x, "dec.ln.", d)).reshape(n, -1);
     }
 
     /** Keeps the hypotheses in {@code rows} (int64 {@code [N]}), e.g. the beams that survived a step. */

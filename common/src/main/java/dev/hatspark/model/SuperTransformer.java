@@ -14,6 +14,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.Dropout;
 import ai.djl.nn.norm.LayerNorm;
 import dev.hatspark.corpus.Vocab;
+import dev.hatspark.space.Arrangement;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 
@@ -22,9 +23,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.UnaryOperator;
 
 /**
- * HAT's weight-sharing SuperTransformer (pre-norm encoder-decoder) in plain DJL ops.
+ * HAT's weight-sharing SuperTransformer (encoder-decoder) in plain DJL ops.
+ *
+ * <p>The design space's {@link Arrangement} picks HAT's own arrangement (post-norm, no final
+ * LayerNorms, fairseq positions: HAT checkpoints load into it, see {@link #fromTensors}) or our pre-norm
+ * one with final LayerNorms. One forward serves both; the differences sit in {@link #sublayer},
+ * {@link #finalNorm} and the position helpers.
  *
  * <p>Parameters have the maxima of the design space. A SubTransformer forward takes its
  * {@link ArchConfig} as an argument and reads the front slice of every tensor: linear weights
@@ -41,6 +48,7 @@ public final class SuperTransformer implements AutoCloseable {
     private final int srcVocab;
     private final int tgtVocab;
     private final boolean sharedEmbedding;
+    private final boolean hatArrangement;
     private final NDManager manager;
     private final Map<String, NDArray> params = new LinkedHashMap<>();
 
@@ -49,6 +57,7 @@ public final class SuperTransformer implements AutoCloseable {
         this.srcVocab = srcVocab;
         this.tgtVocab = tgtVocab;
         this.sharedEmbedding = srcVocab == tgtVocab;
+        this.hatArrangement = space.arrangement == Arrangement.HAT;
         this.manager = manager;
     }
 
@@ -59,7 +68,7 @@ public final class SuperTransformer implements AutoCloseable {
     public static SuperTransformer create(DesignSpace space, int srcVocab, int tgtVocab, long seed, NDManager parent) {
         SuperTransformer m = new SuperTransformer(space, srcVocab, tgtVocab, parent.newSubManager());
         Random rng = new Random(seed);
-        for (Map.Entry<String, Shape> e : m.shapes().entrySet()) {
+        for (Map.Entry<String, Shape> e : shapes(space, srcVocab, tgtVocab).entrySet()) {
             m.params.put(e.getKey(), m.init(e.getKey(), e.getValue(), rng));
         }
         m.params.values().forEach(p -> p.setRequiresGradient(true));
@@ -70,10 +79,10 @@ public final class SuperTransformer implements AutoCloseable {
     public static SuperTransformer load(DesignSpace space, int srcVocab, int tgtVocab, byte[] encoded, NDManager parent) {
         SuperTransformer m = new SuperTransformer(space, srcVocab, tgtVocab, parent.newSubManager());
         NDList list = NDList.decode(m.manager, encoded);
-        Map<String, Shape> expected = m.shapes();
+        Map<String, Shape> expected = shapes(space, srcVocab, tgtVocab);
         if (list.size() != expected.size()) {
             throw new IllegalArgumentException("checkpoint has " + list.size() + " tensors, design space '"
-                    + space.name + "' needs " + expected.size());
+                    + space.name + "' (arrangement " + space.arrangement.yamlName + ") needs " + expected.size());
         }
         for (NDArray a : list) {
             Shape want = expected.get(a.getName());
@@ -85,6 +94,30 @@ public final class SuperTransformer implements AutoCloseable {
             m.params.put(a.getName(), a);
         }
         return m;
+    }
+
+    /**
+     * A hat-arrangement SuperTransformer holding HAT's weights: {@code hat} maps HAT's state_dict names
+     * ({@code encoder.layers.0.self_attn.in_proj_weight}, ...) to float32 tensors, as read from a HAT
+     * checkpoint; see {@link HatStateDict} for the mapping and its one-line refusals.
+     */
+    public static SuperTransformer fromTensors(DesignSpace space, int srcVocab, int tgtVocab,
+                                               Map<String, HatStateDict.Tensor> hat, NDManager parent) {
+        Map<String, HatStateDict.Tensor> ours = HatStateDict.toOurs(space, srcVocab, tgtVocab, hat);
+        SuperTransformer m = new SuperTransformer(space, srcVocab, tgtVocab, parent.newSubManager());
+        ours.forEach((name, t) -> {
+            NDArray a = m.manager.create(t.data(), new Shape(t.shape()));
+            a.setRequiresGradient(true);
+            m.params.put(name, a);
+        });
+        return m;
+    }
+
+    /** This (hat-arrangement) model's weights under HAT's state_dict names, in HAT's order. */
+    public Map<String, HatStateDict.Tensor> toHatTensors() {
+        Map<String, HatStateDict.Tensor> ours = new LinkedHashMap<>();
+        params.forEach((name, p) -> ours.put(name, new HatStateDict.Tensor(p.getShape().getShape(), p.toFloatArray())));
+        return HatStateDict.toHat(space, srcVocab, tgtVocab, ours);
     }
 
     /** Every parameter, named, in a fixed order (the checkpoint format). */
@@ -122,22 +155,37 @@ public final class SuperTransformer implements AutoCloseable {
     }
 
     /**
-     * Parameters SubTransformer {@code c} reads (the front slices of the shared tensors): its model size.
-     * A joint vocabulary's one embedding matrix counts once, at the wider of the two embedding dims.
+     * Parameters SubTransformer {@code c} reads (the front slices of the shared tensors): its model size,
+     * as our reports give it. A joint vocabulary's one embedding matrix counts once, at the wider of the
+     * two embedding dims; the final LayerNorms count in the prenorm arrangement (HAT's has none).
+     * Differs from {@link #hatParameterCount} by exactly the embedding and the final LayerNorms.
      */
     public long parameterCount(ArchConfig c) {
         long e = c.encoderEmbedDim();
         long d = c.decoderEmbedDim();
-        long q = space.qkvDim;
         long n = sharedEmbedding ? tgtVocab * Math.max(e, d) : srcVocab * e + tgtVocab * d;
+        return n + hatParameterCount(c) + (hatArrangement ? 0 : 2 * e + 2 * d);
+    }
+
+    /**
+     * HAT's model size of {@code c}, {@code get_sampled_params_numel} (fairseq/models/transformer_super.py:187):
+     * the Linear, LayerNorm and attention parameters of the used layers only. Unlike
+     * {@link #parameterCount} it leaves out the embedding matrix (and final LayerNorms, which HAT's
+     * arrangement lacks); the attention's in_proj bias counts in full (3 x qkv_dim) as HAT counts it,
+     * which is also what a SubTransformer reads. HAT's papers and latency tables use this number.
+     */
+    public long hatParameterCount(ArchConfig c) {
+        long e = c.encoderEmbedDim();
+        long d = c.decoderEmbedDim();
+        long q = space.qkvDim;
+        long n = 0;
         for (int i = 0; i < c.encoderLayerNum(); i++) {
             n += attentionParams(e, e, q) + ffnParams(e, c.encoderFfnEmbedDim(i)) + 2 * 2 * e;
         }
-        n += 2 * e;
         for (int i = 0; i < c.decoderLayerNum(); i++) {
             n += attentionParams(d, d, q) + attentionParams(d, e, q) + ffnParams(d, c.decoderFfnEmbedDim(i)) + 3 * 2 * d;
         }
-        return n + 2 * d;
+        return n;
     }
 
     private static long attentionParams(long dq, long dkv, long q) {
@@ -148,12 +196,14 @@ public final class SuperTransformer implements AutoCloseable {
         return (f * d + f) + (d * f + d);
     }
 
-    private Map<String, Shape> shapes() {
+    /** Every parameter's name and full shape, in checkpoint order. */
+    static Map<String, Shape> shapes(DesignSpace space, int srcVocab, int tgtVocab) {
         Map<String, Shape> s = new LinkedHashMap<>();
         int e = space.maxEncoderEmbed();
         int d = space.maxDecoderEmbed();
         int q = space.qkvDim;
-        if (sharedEmbedding) {
+        boolean finalNorms = space.arrangement == Arrangement.PRENORM;
+        if (srcVocab == tgtVocab) {
             s.put("embed.shared", new Shape(tgtVocab, Math.max(e, d)));
         } else {
             s.put("embed.src", new Shape(srcVocab, e));
@@ -166,7 +216,9 @@ public final class SuperTransformer implements AutoCloseable {
             ffnShapes(s, p + "ffn.", e, space.maxEncoderFfn());
             norm(s, p + "ln2.", e);
         }
-        norm(s, "enc.ln.", e);
+        if (finalNorms) {
+            norm(s, "enc.ln.", e);
+        }
         for (int i = 0; i < space.maxDecoderLayers(); i++) {
             String p = "dec." + i + ".";
             attentionShapes(s, p + "self.", d, d, q);
@@ -176,7 +228,9 @@ public final class SuperTransformer implements AutoCloseable {
             ffnShapes(s, p + "ffn.", d, space.maxDecoderFfn());
             norm(s, p + "ln3.", d);
         }
-        norm(s, "dec.ln.", d);
+        if (finalNorms) {
+            norm(s, "dec.ln.", d);
+        }
         return s;
     }
 
@@ -292,48 +346,66 @@ public final class SuperTransformer implements AutoCloseable {
     }
 
     /**
-     * Runs the encoder; returns the outputs of its active layers, each passed through the final
-     * encoder LayerNorm, so that arbitrary encoder-decoder attention can pick any of the last k.
+     * Runs the encoder; returns the outputs of its active layers (each through the final encoder
+     * LayerNorm in the prenorm arrangement), so that arbitrary encoder-decoder attention can pick any of
+     * the last k. HAT's older blocks are plain layer outputs too (post-norm, no final LayerNorm).
+     * One difference from HAT remains when fewer encoder layers than the maximum are sampled: HAT then
+     * counts its identity (skipped) layers among the "last k", we count only active layers. HAT's
+     * own spaces fix the encoder depth, so this never arises with them.
      */
     List<NDArray> encode(ArchConfig c, NDArray src, NDArray srcMask, boolean train) {
         int d = c.encoderEmbedDim();
         float drop = train ? (float) (space.dropout * d / space.maxEncoderEmbed()) : 0f;
-        NDArray x = embed(srcEmbedding(), src, d);
-        x = dropout(x, drop);
+        NDArray x = dropout(embed(srcEmbedding(), space.maxEncoderEmbed(), src, d), drop);
         List<NDArray> states = new ArrayList<>();
         for (int i = 0; i < c.encoderLayerNum(); i++) {
             String p = "enc." + i + ".";
-            NDArray y = norm(x, p + "ln1.", d);
-            y = attention(y, y, p + "self.", d, d, c.encoderSelfAttentionHeads(i), srcMask);
-            x = x.add(dropout(y, drop));
-            y = ffn(norm(x, p + "ln2.", d), p + "ffn.", d, c.encoderFfnEmbedDim(i), drop);
-            x = x.add(dropout(y, drop));
-            states.add(norm(x, "enc.ln.", d));
+            int heads = c.encoderSelfAttentionHeads(i);
+            int f = c.encoderFfnEmbedDim(i);
+            x = sublayer(x, p + "ln1.", d, drop, y -> attention(y, y, p + "self.", d, d, heads, srcMask));
+            x = sublayer(x, p + "ln2.", d, drop, y -> ffn(y, p + "ffn.", d, f, drop));
+            states.add(finalNorm(x, "enc.ln.", d));
         }
         return states;
     }
 
+    /**
+     * Teacher-forced decoder states {@code [B, T, D]}. Decoder self-attention is causal and, as in HAT,
+     * has no key-padding mask: targets are right-padded, so causality already hides the pads.
+     */
     NDArray decode(ArchConfig c, NDArray tgtIn, List<NDArray> encoderStates, NDArray srcMask, boolean train) {
         int d = c.decoderEmbedDim();
         int e = c.encoderEmbedDim();
         float drop = train ? (float) (space.dropout * d / space.maxDecoderEmbed()) : 0f;
         long len = tgtIn.getShape().get(1);
         NDArray causal = causalMask(len);
-        NDArray x = dropout(embed(tgtEmbedding(), tgtIn, d), drop);
+        NDArray x = dropout(embed(tgtEmbedding(), space.maxDecoderEmbed(), tgtIn, d), drop);
         for (int i = 0; i < c.decoderLayerNum(); i++) {
             String p = "dec." + i + ".";
-            NDArray y = norm(x, p + "ln1.", d);
-            y = attention(y, y, p + "self.", d, d, c.decoderSelfAttentionHeads(i), causal);
-            x = x.add(dropout(y, drop));
+            int selfHeads = c.decoderSelfAttentionHeads(i);
+            int endeHeads = c.decoderEndeAttentionHeads(i);
+            int f = c.decoderFfnEmbedDim(i);
             int k = c.decoderArbitraryEndeAttn(i);
             NDArray memory = lastLayers(encoderStates, k);
             NDArray memoryMask = memoryMask(srcMask, k);
-            y = attention(norm(x, p + "ln2.", d), memory, p + "cross.", d, e, c.decoderEndeAttentionHeads(i), memoryMask);
-            x = x.add(dropout(y, drop));
-            y = ffn(norm(x, p + "ln3.", d), p + "ffn.", d, c.decoderFfnEmbedDim(i), drop);
-            x = x.add(dropout(y, drop));
+            x = sublayer(x, p + "ln1.", d, drop, y -> attention(y, y, p + "self.", d, d, selfHeads, causal));
+            x = sublayer(x, p + "ln2.", d, drop, y -> attention(y, memory, p + "cross.", d, e, endeHeads, memoryMask));
+            x = sublayer(x, p + "ln3.", d, drop, y -> ffn(y, p + "ffn.", d, f, drop));
         }
-        return norm(x, "dec.ln.", d);
+        return finalNorm(x, "dec.ln.", d);
+    }
+
+    /**
+     * One residual sublayer {@code f} with its LayerNorm {@code ln}: pre-norm {@code x + f(LN(x))}, or
+     * HAT's post-norm {@code LN(x + f(x))}; dropout on f's output either way.
+     */
+    NDArray sublayer(NDArray x, String ln, int d, float drop, UnaryOperator<NDArray> f) {
+        return hatArrangement ? norm(x.add(dropout(f.apply(x), drop)), ln, d) : x.add(dropout(f.apply(norm(x, ln, d)), drop));
+    }
+
+    /** The final encoder/decoder LayerNorm of the prenorm arrangement; HAT's arrangement has none. */
+    NDArray finalNorm(NDArray x, String prefix, int d) {
+        return hatArrangement ? x : norm(x, prefix, d);
     }
 
     /** Additive mask that hides future positions: [1, 1, len, len]. */
@@ -359,19 +431,63 @@ public final class SuperTransformer implements AutoCloseable {
         return k == 1 ? last.get(0) : NDArrays.concat(last, 1);
     }
 
-    private NDArray embed(NDArray table, NDArray ids, int d) {
-        return embed(table, ids, d, 0);
+    /**
+     * Token embeddings of a right-padded batch {@code [B, T]} scaled by sqrt(sampled dim d) (HAT too:
+     * not sqrt of the super dim), plus positions: HAT's are fairseq's make_positions numbers (pads 1,
+     * real tokens 2, 3, ... from the first non-pad token, so left and right padding agree) indexing
+     * the sinusoid table of the super dim {@code superDim}, sliced to d columns; prenorm's are
+     * 0, 1, ... of a sinusoid of width d.
+     */
+    private NDArray embed(NDArray table, int superDim, NDArray ids, int d) {
+        NDArray x = tokens(table, ids, d);
+        if (!hatArrangement) {
+            return x.add(positions(ids.getShape().get(1), d));
+        }
+        NDArray real = ids.neq(Vocab.PAD).toType(DataType.INT64, false);
+        NDArray numbers = real.cumSum(1).mul(real).add(Vocab.PAD);
+        NDArray rows = hatSinusoids(0, ids.getShape().get(1) + Vocab.PAD + 1, superDim, d);
+        return x.add(Embedding.embedding(numbers, rows, SparseFormat.DENSE).singletonOrThrow());
     }
 
-    /** Scaled token embeddings plus the positions {@code first, first+1, ...}: {@code [B, T, d]}. */
-    NDArray embed(NDArray table, NDArray ids, int d, int first) {
+    /**
+     * Decoder input of one incremental step after {@code first} earlier tokens: {@code [N, 1]} ids,
+     * each at position {@code first} (prenorm) or {@code first + 2} (HAT; a decoding prefix has no pads).
+     */
+    NDArray embedStep(NDArray ids, int d, int first) {
+        NDArray x = tokens(tgtEmbedding(), ids, d);
+        if (!hatArrangement) {
+            return x.add(positions(first + 1, d).get(new NDIndex("{}:", first)));
+        }
+        return x.add(hatSinusoids(first + Vocab.PAD + 1, first + Vocab.PAD + 2, space.maxDecoderEmbed(), d));
+    }
+
+    private NDArray tokens(NDArray table, NDArray ids, int d) {
         NDArray x = Embedding.embedding(ids, table.get(new NDIndex(":, :{}", d)), SparseFormat.DENSE).singletonOrThrow();
-        long len = ids.getShape().get(1);
-        NDArray pos = positions(first + len, d);
-        return x.mul((float) Math.sqrt(d)).add(first == 0 ? pos : pos.get(new NDIndex("{}:", first)));
+        return x.mul((float) Math.sqrt(d));
     }
 
-    /** Sinusoidal positions (no parameters, so every embedding width gets its own). */
+    /**
+     * Rows {@code from..to-1} of fairseq's sinusoid table at the super dim S (row p:
+     * {@code [sin(p f_0) .. sin(p f_{S/2-1}), cos(p f_0) ..]}, {@code f_k = 10000^(-k/(S/2-1))}, row
+     * padding_idx zero), first d columns only: a 48-wide SubTransformer of a 64-wide SuperTransformer
+     * adds all 32 sines and the first 16 cosines, not a fresh 48-wide sinusoid.
+     */
+    NDArray hatSinusoids(long from, long to, int superDim, int d) {
+        int half = superDim / 2;
+        int n = Math.toIntExact(to - from);
+        float[] t = new float[n * d];
+        for (int r = 0; r < n; r++) {
+            long p = from + r;
+            for (int j = 0; j < d && p != Vocab.PAD; j++) {
+                int k = j < half ? j : j - half;
+                double angle = p * Math.exp(-k * Math.log(10000.0) / (half - 1));
+                t[r * d + j] = (float) (j < half ? Math.sin(angle) : Math.cos(angle));
+            }
+        }
+        return manager.create(t, new Shape(n, d));
+    }
+
+    /** Prenorm's sinusoidal positions 0..len-1 at the sampled width d (no parameters). */
     NDArray positions(long len, int d) {
         int half = d / 2;
         NDArray pos = manager.arange(0f, (float) len).reshape(len, 1);

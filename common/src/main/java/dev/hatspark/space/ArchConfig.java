@@ -3,6 +3,7 @@ package dev.hatspark.space;
 import dev.hatspark.util.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
@@ -168,6 +169,92 @@ public final class ArchConfig implements Serializable {
         for (int i = 0; i < layers; i++) {
             if (!v.get(i).isInt()) {
                 throw new BadInputException("config field '" + field + "[" + i + "]' must be an integer, got " + v.get(i));
+            }
+            out[i] = v.get(i).asInt();
+        }
+        return out;
+    }
+
+    /**
+     * Reads a HAT SubTransformer config ({@code configs/<task>/subtransformer/*.yml}: keys such as
+     * {@code encoder-embed-dim-subtransformer}, {@code decoder-arbitrary-ende-attn-all-subtransformer});
+     * other keys (training options) are ignored, per-layer lists longer than the layer number are cut,
+     * and HAT's arbitrary-ende-attn -1/1/2 becomes our 1/2/3 (attend to the last 1/2/3 encoder layers).
+     * {@code source} names the file in one-line errors.
+     */
+    public static ArchConfig fromHatYaml(String yaml, String source) {
+        JsonNode n;
+        try {
+            n = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(source + ": not valid YAML: " + e.getOriginalMessage());
+        }
+        if (n == null || !n.isObject()) {
+            throw new BadInputException(source + ": expected a YAML mapping of HAT SubTransformer keys");
+        }
+        int el = hatInt(n, "encoder-layer-num-subtransformer", source);
+        int dl = hatInt(n, "decoder-layer-num-subtransformer", source);
+        int[] arbitrary = hatLayers(n, "decoder-arbitrary-ende-attn-all-subtransformer", dl, source);
+        for (int i = 0; i < dl; i++) {
+            arbitrary[i] = arbitraryFromHat(arbitrary[i], source + ": decoder-arbitrary-ende-attn-all-subtransformer[" + i + "]");
+        }
+        try {
+            return new ArchConfig(hatInt(n, "encoder-embed-dim-subtransformer", source),
+                    hatLayers(n, "encoder-ffn-embed-dim-all-subtransformer", el, source),
+                    hatLayers(n, "encoder-self-attention-heads-all-subtransformer", el, source),
+                    hatInt(n, "decoder-embed-dim-subtransformer", source),
+                    hatLayers(n, "decoder-ffn-embed-dim-all-subtransformer", dl, source),
+                    hatLayers(n, "decoder-self-attention-heads-all-subtransformer", dl, source),
+                    hatLayers(n, "decoder-ende-attention-heads-all-subtransformer", dl, source), arbitrary);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(source + ": " + e.getMessage());
+        }
+    }
+
+    /** This config as a HAT SubTransformer yml (the ten architecture keys, HAT's -1/1/2 arbitrary attention). */
+    public String toHatYaml() {
+        int[] arbitrary = Arrays.stream(decoderArbitraryEndeAttn).map(k -> k == 1 ? -1 : k - 1).toArray();
+        return "encoder-embed-dim-subtransformer: " + encoderEmbedDim + "\n"
+                + "decoder-embed-dim-subtransformer: " + decoderEmbedDim + "\n\n"
+                + "encoder-ffn-embed-dim-all-subtransformer: " + Arrays.toString(encoderFfnEmbedDim) + "\n"
+                + "decoder-ffn-embed-dim-all-subtransformer: " + Arrays.toString(decoderFfnEmbedDim) + "\n\n"
+                + "encoder-layer-num-subtransformer: " + encoderLayerNum() + "\n"
+                + "decoder-layer-num-subtransformer: " + decoderLayerNum() + "\n\n"
+                + "encoder-self-attention-heads-all-subtransformer: " + Arrays.toString(encoderSelfAttentionHeads) + "\n"
+                + "decoder-self-attention-heads-all-subtransformer: " + Arrays.toString(decoderSelfAttentionHeads) + "\n"
+                + "decoder-ende-attention-heads-all-subtransformer: " + Arrays.toString(decoderEndeAttentionHeads) + "\n\n"
+                + "# -1 = attend to the last encoder layer, 1 = the last two, 2 = the last three\n"
+                + "decoder-arbitrary-ende-attn-all-subtransformer: " + Arrays.toString(arbitrary) + "\n";
+    }
+
+    /** HAT's arbitrary-ende-attn value (-1, 1, 2) as our number of last encoder layers (1, 2, 3). */
+    static int arbitraryFromHat(int hat, String where) {
+        return switch (hat) {
+            case -1 -> 1;
+            case 1 -> 2;
+            case 2 -> 3;
+            default -> throw new BadInputException(where + " is " + hat + ", HAT knows -1, 1 and 2");
+        };
+    }
+
+    private static int hatInt(JsonNode n, String key, String source) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isInt()) {
+            throw new BadInputException(source + ": '" + key + "' must be an integer, got " + v);
+        }
+        return v.asInt();
+    }
+
+    private static int[] hatLayers(JsonNode n, String key, int layers, String source) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.isArray() || v.size() < layers) {
+            throw new BadInputException(source + ": '" + key + "' must be a list of at least " + layers
+                    + " integers, got " + v);
+        }
+        int[] out = new int[layers];
+        for (int i = 0; i < layers; i++) {
+            if (!v.get(i).isInt()) {
+                throw new BadInputException(source + ": '" + key + "[" + i + "]' must be an integer, got " + v.get(i));
             }
             out[i] = v.get(i).asInt();
         }

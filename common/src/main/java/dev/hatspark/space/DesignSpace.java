@@ -12,16 +12,21 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The choices of every gene of a HAT design space, loaded from YAML (see conf/spaces/demo.yaml).
- * Immutable; the SuperTransformer is sized by the maxima of these choices.
+ * Immutable; the SuperTransformer is sized by the maxima of these choices. The optional key
+ * {@code arrangement} ({@code hat} or {@code prenorm}, default {@code prenorm}) picks the model's
+ * {@link Arrangement}; it travels with the YAML stored beside checkpoints.
  */
 public final class DesignSpace implements Serializable {
     private static final long serialVersionUID = 1L;
 
     public final String name;
+    public final Arrangement arrangement;
     public final int qkvDim;
     public final double dropout;
     public final int[] encoderEmbedDim;
@@ -40,6 +45,7 @@ public final class DesignSpace implements Serializable {
         this.yaml = yaml;
         Reader r = new Reader(source, root);
         this.name = r.text("name");
+        this.arrangement = r.arrangement("arrangement");
         this.qkvDim = r.positiveInt("qkv_dim");
         this.dropout = r.fraction("dropout");
         this.encoderEmbedDim = r.choices("encoder.embed_dim");
@@ -79,6 +85,127 @@ public final class DesignSpace implements Serializable {
             throw new BadInputException(source + ": expected a YAML mapping with name, qkv_dim, encoder, decoder");
         }
         return new DesignSpace(source, yaml, root);
+    }
+
+    /**
+     * The design space of a HAT SuperTransformer checkpoint, arrangement {@code hat}, from its
+     * argparse args ({@code vars(checkpoint["args"])}, e.g. args.json's "args"): the {@code *_choice}
+     * lists, {@code qkv_dim}, {@code dropout}; HAT's arbitrary-ende-attn -1/1/2 become 1/2/3. Refuses,
+     * in one line, args that are not a HAT SuperTransformer's (arch not transformersuper*, no
+     * {@code *_choice} keys) and options our hat arrangement does not reproduce (pre-norm, learned
+     * positions, non-ReLU activation, an untied output projection, super sizes other than the largest
+     * choices, which size HAT's tensors but ours are sized by the choices).
+     */
+    public static DesignSpace fromHatArgs(Map<String, Object> args, String name) {
+        HatArgs a = new HatArgs(args, name);
+        Object arch = args.get("arch");
+        if (!(arch instanceof String) || !((String) arch).startsWith("transformersuper") || !args.containsKey("encoder_embed_choice")) {
+            throw new BadInputException(name + ": not a HAT SuperTransformer's args (arch " + arch
+                    + (args.containsKey("encoder_embed_choice") ? "" : ", no encoder_embed_choice") + ")");
+        }
+        a.requireFlag("encoder_normalize_before", false, "HAT's post-norm (arrangement hat)");
+        a.requireFlag("decoder_normalize_before", false, "HAT's post-norm (arrangement hat)");
+        a.requireFlag("encoder_learned_pos", false, "sinusoidal positions");
+        a.requireFlag("decoder_learned_pos", false, "sinusoidal positions");
+        a.requireFlag("no_token_positional_embeddings", false, "sinusoidal positions");
+        a.requireFlag("vocab_original_scaling", false, "embeddings scaled by sqrt(sampled dim)");
+        if (!a.flag("share_all_embeddings", false) && !a.flag("share_decoder_input_output_embed", false)) {
+            throw new BadInputException(name + ": share_decoder_input_output_embed=false (an untied output "
+                    + "projection) is not supported: ours is the target embedding");
+        }
+        Object activation = args.getOrDefault("activation_fn", "relu");
+        if (!"relu".equals(activation)) {
+            throw new BadInputException(name + ": activation_fn=" + activation + " is not supported (ReLU only)");
+        }
+        int[] encoderEmbed = a.ints("encoder_embed_choice");
+        int[] decoderEmbed = a.ints("decoder_embed_choice");
+        int[] encoderFfn = a.ints("encoder_ffn_embed_dim_choice");
+        int[] decoderFfn = a.ints("decoder_ffn_embed_dim_choice");
+        int[] encoderLayers = a.ints("encoder_layer_num_choice");
+        int[] decoderLayers = a.ints("decoder_layer_num_choice");
+        a.requireSuper("encoder_embed_dim", encoderEmbed, "encoder_embed_choice");
+        a.requireSuper("decoder_embed_dim", decoderEmbed, "decoder_embed_choice");
+        a.requireSuper("encoder_ffn_embed_dim", encoderFfn, "encoder_ffn_embed_dim_choice");
+        a.requireSuper("decoder_ffn_embed_dim", decoderFfn, "decoder_ffn_embed_dim_choice");
+        a.requireSuper("encoder_layers", encoderLayers, "encoder_layer_num_choice");
+        a.requireSuper("decoder_layers", decoderLayers, "decoder_layer_num_choice");
+        int[] arbitrary = a.ints("decoder_arbitrary_ende_attn_choice");
+        for (int i = 0; i < arbitrary.length; i++) {
+            arbitrary[i] = ArchConfig.arbitraryFromHat(arbitrary[i], name + ": decoder_arbitrary_ende_attn_choice[" + i + "]");
+        }
+        int qkv;
+        if (args.get("qkv_dim") != null) {
+            qkv = a.integer("qkv_dim", args.get("qkv_dim"));
+        } else if (max(encoderEmbed) == max(decoderEmbed)) {
+            qkv = max(encoderEmbed); // HAT's default: Q/K/V as wide as the super embedding
+        } else {
+            throw new BadInputException(name + ": qkv_dim is unset and the encoder and decoder super dims differ");
+        }
+        Map<String, Object> encoder = new LinkedHashMap<>();
+        encoder.put("embed_dim", encoderEmbed);
+        encoder.put("layer_num", encoderLayers);
+        encoder.put("ffn_embed_dim", encoderFfn);
+        encoder.put("self_attention_heads", a.ints("encoder_self_attention_heads_choice"));
+        Map<String, Object> decoder = new LinkedHashMap<>();
+        decoder.put("embed_dim", decoderEmbed);
+        decoder.put("layer_num", decoderLayers);
+        decoder.put("ffn_embed_dim", decoderFfn);
+        decoder.put("self_attention_heads", a.ints("decoder_self_attention_heads_choice"));
+        decoder.put("ende_attention_heads", a.ints("decoder_ende_attention_heads_choice"));
+        decoder.put("arbitrary_ende_attn", arbitrary);
+        Map<String, Object> yaml = new LinkedHashMap<>();
+        yaml.put("name", name);
+        yaml.put("arrangement", Arrangement.HAT.yamlName);
+        yaml.put("qkv_dim", qkv);
+        yaml.put("dropout", args.getOrDefault("dropout", 0.1));
+        yaml.put("encoder", encoder);
+        yaml.put("decoder", decoder);
+        try {
+            return parse(new ObjectMapper(new YAMLFactory()).writeValueAsString(yaml), name);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Typed reads of HAT's args map (JSON or unpickled numbers), failing in one line. */
+    private record HatArgs(Map<String, Object> args, String name) {
+        int[] ints(String key) {
+            Object v = args.get(key);
+            if (!(v instanceof List<?> list) || list.isEmpty()) {
+                throw new BadInputException(name + ": '" + key + "' must be a non-empty list of integers, got " + v);
+            }
+            int[] out = new int[list.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = integer(key, list.get(i));
+            }
+            return out;
+        }
+
+        int integer(String key, Object v) {
+            if (!(v instanceof Number n) || n.doubleValue() != n.intValue()) {
+                throw new BadInputException(name + ": '" + key + "' must hold integers, got " + v);
+            }
+            return n.intValue();
+        }
+
+        boolean flag(String key, boolean dflt) {
+            Object v = args.get(key);
+            return v == null ? dflt : Boolean.TRUE.equals(v);
+        }
+
+        void requireFlag(String key, boolean expected, String why) {
+            if (flag(key, expected) != expected) {
+                throw new BadInputException(name + ": " + key + "=" + !expected + " is not supported (" + why + ")");
+            }
+        }
+
+        void requireSuper(String key, int[] choices, String choiceKey) {
+            Object v = args.get(key);
+            if (v != null && integer(key, v) != max(choices)) {
+                throw new BadInputException(name + ": " + key + "=" + v + " is not the largest " + choiceKey + " "
+                        + max(choices) + "; our SuperTransformer is sized by the choices");
+            }
+        }
     }
 
     public static DesignSpace load(InputStream in, String source) throws IOException {
@@ -219,6 +346,18 @@ public final class DesignSpace implements Serializable {
                 throw new BadInputException(source + ": missing field '" + path + "'");
             }
             return n;
+        }
+
+        Arrangement arrangement(String path) {
+            if (root.get(path) == null || root.get(path).isNull()) {
+                return Arrangement.PRENORM; // spaces written before the key existed
+            }
+            Arrangement a = Arrangement.of(root.get(path).asText());
+            if (a == null || !root.get(path).isTextual()) {
+                throw new BadInputException(source + ": field '" + path + "' must be hat or prenorm, got "
+                        + root.get(path));
+            }
+            return a;
         }
 
         String text(String path) {

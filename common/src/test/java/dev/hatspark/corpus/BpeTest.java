@@ -144,7 +144,7 @@ class BpeTest {
     void writeReadPreservesModel() throws IOException {
         Bpe bpe = model();
         byte[] data = bytes(bpe);
-        assertTrue(new String(data, StandardCharsets.UTF_8).startsWith("#hat-bpe v1\n"));
+        assertTrue(new String(data, StandardCharsets.UTF_8).startsWith("#hat-bpe v2\n"));
         Bpe back = Bpe.read(new ByteArrayInputStream(data));
         assertEquals(bpe, back);
         assertEquals(bpe.fingerprint(), back.fingerprint());
@@ -171,7 +171,8 @@ class BpeTest {
         // header, "#vocab 9", 9 tokens (lines 3-11), "#merges 2", "a b", "ab ab" (line 14)
         String good = new String(bytes(Bpe.learn(Map.of("▁abab", 3L), 9, 1)), StandardCharsets.UTF_8);
         assertEquals(List.of("a b", "ab ab"), Bpe.read(new ByteArrayInputStream(good.getBytes(StandardCharsets.UTF_8))).merges());
-        assertMalformed("#hat-bpe v2\n", "line 1: expected header");
+        assertMalformed("#hat-bpe v3\n", "line 1: expected header");
+        assertMalformed(good.replace("#hat-bpe v2", "#hat-bpe v1"), "line 1: '#hat-bpe v1' vocabulary uses the old special ids");
         assertMalformed(good.replace("#vocab 9", "#vocab seven"), "line 2: expected '#vocab <count>'");
         assertMalformed(good.replace("<unk>", "<oov>"), "line 6: expected special token '<unk>'");
         assertMalformed(good.replace("ab ab\n", "abab\n"), "line 14: expected 'left right'");

@@ -5,10 +5,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.GradientCollector;
 import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.Arrangement;
+import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -36,13 +39,15 @@ class ArchitectureCrossCheckTest {
         root.close();
     }
 
-    @Test
-    void parameterCountAndFlopsMatchTheElementsTheForwardReads() {
+    @ParameterizedTest
+    @EnumSource(Arrangement.class)
+    void parameterCountAndFlopsMatchTheElementsTheForwardReads(Arrangement arrangement) {
         int vocab = 40;
-        Set<ArchConfig> configs = new LinkedHashSet<>(List.of(SuperTransformerTest.SPACE.largest(), SuperTransformerTest.SPACE.smallest()));
-        configs.addAll(Genetics.sampleDistinct(SuperTransformerTest.SPACE, 24, 9));
+        DesignSpace space = DesignSpace.parse(SuperTransformerTest.TINY + "arrangement: " + arrangement.yamlName + "\n", "tiny");
+        Set<ArchConfig> configs = new LinkedHashSet<>(List.of(space.largest(), space.smallest()));
+        configs.addAll(Genetics.sampleDistinct(space, 24, 9));
         Batch batch = SuperTransformerTest.batch(5, vocab);
-        try (SuperTransformer m = SuperTransformer.create(SuperTransformerTest.SPACE, vocab, vocab, 3, root)) {
+        try (SuperTransformer m = SuperTransformer.create(space, vocab, vocab, 3, root)) {
             // FFN units inactive on every token of a small batch would get no gradient: shift them all on
             Grad.disabled(() -> {
                 m.parameterMap().forEach((name, p) -> {
@@ -73,11 +78,11 @@ class ArchitectureCrossCheckTest {
                     }
                     e.getValue().getGradient().subi(e.getValue().getGradient());
                 }
-                assertEquals(m.parameterCount(c), used, "parameters read by " + c.toJson());
+                assertEquals(m.parameterCount(c), used, arrangement + ": parameters read by " + c.toJson());
 
                 // one token in, one out: FLOPs are 2 per weight MAC (cross-attention K/V once per attended
                 // layer) plus the output projection plus 2*2*qkv per attention's scores and weighted sum
-                int q = SuperTransformerTest.SPACE.qkvDim;
+                int q = space.qkvDim;
                 long crossKv = 0;
                 for (int i = 0; i < c.decoderLayerNum(); i++) {
                     crossKv += (c.decoderArbitraryEndeAttn(i) - 1) * 2L * c.encoderEmbedDim() * q;

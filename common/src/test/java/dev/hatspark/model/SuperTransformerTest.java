@@ -6,11 +6,14 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.training.GradientCollector;
 import ai.djl.engine.Engine;
+import dev.hatspark.space.Arrangement;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -79,9 +82,10 @@ class SuperTransformerTest {
         }
     }
 
-    @Test
-    void largestSubTransformerDependsOnEveryParameter() {
-        try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 2, root);
+    @ParameterizedTest
+    @EnumSource(Arrangement.class)
+    void largestSubTransformerDependsOnEveryParameter(Arrangement arrangement) {
+        try (SuperTransformer m = SuperTransformer.create(DecodingTest.space(arrangement), 20, 20, 2, root);
              NDScope ignored = new NDScope();
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             gc.backward(m.loss(SPACE.largest(), batch(4, 20), false, 0.1f));
@@ -187,6 +191,25 @@ class SuperTransformerTest {
             // embedding 160; encoder layer 568 attention + 280 FFN + 32 LayerNorm; encoder LN 16;
             // decoder layer 568 self + 568 cross + 280 FFN + 48 LayerNorm; decoder LN 16
             assertEquals(160 + 880 + 16 + 1464 + 16, joint.parameterCount(small()));
+        }
+    }
+
+    @Test
+    void hatArrangementHasNoFinalLayerNormsAndCountsParametersLikeHat() {
+        DesignSpace hat = DecodingTest.space(Arrangement.HAT);
+        try (SuperTransformer h = SuperTransformer.create(hat, 20, 20, 1, root);
+             SuperTransformer p = SuperTransformer.create(SPACE, 20, 20, 1, root)) {
+            assertTrue(p.parameterMap().keySet().containsAll(List.of("enc.ln.g", "enc.ln.b", "dec.ln.g", "dec.ln.b")));
+            assertEquals(p.parameterMap().size() - 4, h.parameterMap().size());
+            assertTrue(h.parameterMap().keySet().stream().noneMatch(n -> n.startsWith("enc.ln.") || n.startsWith("dec.ln.")));
+            // small(): layers 880 + 1464 (see subnetParameterCountIsTheSliceItReads), embedding 160, final LNs 16 + 16
+            assertEquals(880 + 1464, h.hatParameterCount(small()));
+            assertEquals(880 + 1464, p.hatParameterCount(small()), "HAT's count has neither embedding nor final LNs");
+            assertEquals(160 + 880 + 1464, h.parameterCount(small()));
+            assertEquals(h.parameterCount(), h.parameterCount(hat.largest()));
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> SuperTransformer.load(hat, 20, 20, p.parameters().encode(), root));
+            assertTrue(e.getMessage().contains("(arrangement hat) needs"), e.getMessage());
         }
     }
 

@@ -51,6 +51,16 @@ class DesignSpaceTest {
     }
 
     @Test
+    void arrangementDefaultsToPrenormAndParsesHat() {
+        assertEquals(Arrangement.PRENORM, DesignSpace.parse(GOOD, "t.yaml").arrangement);
+        assertEquals(Arrangement.PRENORM, DesignSpace.builtin("demo").arrangement);
+        assertEquals(Arrangement.PRENORM, DesignSpace.builtin("hat-wmt14").arrangement);
+        assertEquals(Arrangement.HAT, DesignSpace.parse("arrangement: hat\n" + GOOD, "t.yaml").arrangement);
+        assertEquals(Arrangement.PRENORM, DesignSpace.parse("arrangement: prenorm\n" + GOOD, "t.yaml").arrangement);
+        assertMessage("arrangement: postnorm\n" + GOOD, "t.yaml: field 'arrangement' must be hat or prenorm, got \"postnorm\"");
+    }
+
+    @Test
     void unknownBuiltinSaysWhatExists() {
         var e = assertThrows(IllegalArgumentException.class, () -> DesignSpace.builtin("nope"));
         assertTrue(e.getMessage().contains("demo"), e.getMessage());

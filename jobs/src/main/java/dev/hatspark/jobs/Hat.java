@@ -16,6 +16,7 @@ import dev.hatspark.jobs.search.Sweep;
 import dev.hatspark.jobs.subnet.Evaluate;
 import dev.hatspark.jobs.subnet.TrainSubnet;
 import dev.hatspark.jobs.supernet.EvalSubnet;
+import dev.hatspark.jobs.supernet.ImportHatSupernet;
 import dev.hatspark.jobs.supernet.TrainSupernet;
 import dev.hatspark.jobs.supernet.ValidateSupernet;
 import org.apache.spark.sql.SparkSession;
@@ -29,7 +30,7 @@ import java.util.concurrent.Callable;
 @Command(name = "hat", mixinStandardHelpOptions = true, version = "hat-spark 0.1.0",
         description = {"HAT (Hardware-Aware Transformers) architecture search on Spark.",
                 "--debug (anywhere) or HAT_DEBUG=1: print the stack trace of a bad-input error too."},
-        subcommands = {PrepareCorpus.class, TrainSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
+        subcommands = {PrepareCorpus.class, TrainSupernet.class, ImportHatSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
                 FitPredictor.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
                 Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class})
 public final class Hat implements Callable<Integer> {

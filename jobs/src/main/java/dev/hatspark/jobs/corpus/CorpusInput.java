@@ -24,18 +24,41 @@ import java.util.zip.GZIPInputStream;
  * or {@link #BUILTIN}) or two line-aligned text files. Recorded in {@code corpus/_corpus.json}, so
  * evaluate can read the raw reference text again.
  */
-public record CorpusInput(String tsv, String srcFile, String tgtFile) implements Serializable {
+public record CorpusInput(String tsv, String srcFile, String tgtFile, String fairseqDataBin, String fairseqPair)
+        implements Serializable {
     public static final String BUILTIN = "builtin:bible";
     static final String HEADER = "ref\tsrc\ttgt";
+
+    /** Raw text input (older _corpus.json files have only these three fields). */
+    public CorpusInput(String tsv, String srcFile, String tgtFile) {
+        this(tsv, srcFile, tgtFile, null, null);
+    }
+
+    /** A fairseq data-bin folder and its language pair ("src-tgt"). */
+    public static CorpusInput fairseq(String folder, String pair) {
+        return new CorpusInput(null, null, null, folder, pair);
+    }
+
+    /** True for a corpus read from a fairseq data-bin: no raw text, the dictionary is the vocabulary. */
+    @JsonIgnore
+    public boolean isFairseq() {
+        return fairseqDataBin != null;
+    }
 
     /** For messages and logs. */
     @JsonIgnore
     public String describe() {
+        if (isFairseq()) {
+            return "fairseq data-bin " + fairseqDataBin + " (" + fairseqPair + ")";
+        }
         return tsv != null ? tsv : srcFile + " and " + tgtFile;
     }
 
     /** Rows of {ref, src, tgt}; bad rows fail the job with the file and the offending line. */
     public JavaRDD<String[]> read(SparkSession spark, Fs fs) {
+        if (isFairseq()) {
+            throw new IllegalStateException(describe() + " has no raw text; read its pairs with FairseqCorpus");
+        }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         if (tsv == null) {
             if (srcFile == null || tgtFile == null) {

@@ -7,6 +7,8 @@ import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.corpus.Bpe;
+import dev.hatspark.corpus.FairseqDataBin;
+import dev.hatspark.util.Ids;
 import dev.hatspark.corpus.Pretokenizer;
 import dev.hatspark.corpus.Splits;
 import org.apache.spark.api.java.JavaRDD;
@@ -49,6 +51,11 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
     @Option(names = "--tgt-file", description = "Target side as line-aligned text")
     public String tgtFile;
 
+    @Option(names = "--fairseq-data-bin", description = "A fairseq data-bin folder (HAT's preprocessed data: dict.<lang>.txt, "
+            + "<split>.<src>-<tgt>.<lang>.bin/.idx) on any Hadoop path, read as is: fairseq's splits and ids, its dictionary as "
+            + "the vocabulary, no BPE learned (instead of --input/--src-file/--tgt-file)")
+    public String fairseqDataBin;
+
     @Option(names = "--vocab-size", description = "BPE vocabulary size per vocabulary. Default: ${DEFAULT-VALUE}")
     public int vocabSize = 8000;
 
@@ -80,6 +87,12 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
         Splits.splitOf("check", validFraction, testFraction);
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
+        if (fairseqDataBin != null) {
+            if (srcFile != null || tgtFile != null || !input.equals(CorpusInput.BUILTIN)) {
+                throw new BadInputException("--fairseq-data-bin excludes --input, --src-file and --tgt-file");
+            }
+            return fromDataBin(spark, fs, layout);
+        }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         double vf = validFraction;
         double tf = testFraction;
@@ -127,6 +140,36 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
         withSplit.unpersist();
         LOG.info("corpus: {} train / {} valid / {} test pairs, vocab {} ({} tokens) -> {}", meta.train(), meta.valid(),
                 meta.test(), vocab, srcBpe.vocab().size(), layout.corpusPairs());
+        return meta;
+    }
+
+    /** A fairseq data-bin as is: its splits, ids and dictionaries (copied to corpus/vocab/dict.<lang>.txt). */
+    private CorpusMeta fromDataBin(SparkSession spark, Fs fs, Layout layout) {
+        FairseqCorpus.Folder f = FairseqCorpus.open(fs, fairseqDataBin);
+        String src = f.bin().sourceLang();
+        String tgt = f.bin().targetLang();
+        Map<String, Long> counts = new HashMap<>();
+        Dataset<Row> table = null;
+        for (String split : FairseqDataBin.SPLITS) {
+            List<Row> rows = FairseqCorpus.rows(fs, f, split);
+            if (limit > 0 && rows.size() > limit) {
+                rows = rows.subList(0, limit);
+            }
+            counts.put(split, (long) rows.size());
+            Dataset<Row> part = spark.createDataFrame(rows, Tables.CORPUS_PAIRS);
+            table = table == null ? part : table.union(part);
+        }
+        fs.writeParquet(table.repartition(4).sortWithinPartitions("split", "ref"), layout.corpusPairs());
+        fs.write(layout.corpusFairseqDict(src), f.srcDict());
+        fs.write(layout.corpusFairseqDict(tgt), f.tgtDict());
+        boolean joint = Arrays.equals(f.srcDict(), f.tgtDict());
+        CorpusMeta meta = new CorpusMeta(joint, Ids.sha(f.srcDict()), Ids.sha(f.tgtDict()), f.src().size(), f.tgt().size(),
+                counts.get("train"), counts.get("valid"), counts.get("test"), 0, 0,
+                CorpusInput.fairseq(fairseqDataBin, src + "-" + tgt));
+        fs.writeText(layout.corpusMeta(), meta.toJson());
+        LOG.info("corpus: {} train / {} valid / {} test pairs from {}, dictionaries {} / {} types{} -> {}", meta.train(),
+                meta.valid(), meta.test(), meta.input().describe(), f.src().size(), f.tgt().size(),
+                joint ? " (joined)" : "", layout.corpusPairs());
         return meta;
     }
 

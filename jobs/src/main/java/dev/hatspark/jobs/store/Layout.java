@@ -10,10 +10,13 @@ import dev.hatspark.jobs.search.Sweep;
 public record Layout(String root) {
     public String corpusPairs() { return Fs.join(root, "corpus", "pairs"); }
     public String corpusVocab(String name) { return Fs.join(root, "corpus", "vocab", name + ".bpe"); }
+    public String corpusFairseqDict(String lang) { return Fs.join(root, "corpus", "vocab", "dict." + lang + ".txt"); }
     public String corpusMeta() { return Fs.join(root, "corpus", "_corpus.json"); }
     public String supernet() { return Fs.join(root, "supernet"); }
     public String checkpoints() { return Fs.join(root, "supernet", "checkpoints"); }
     public String supernetMetrics() { return Fs.join(root, "supernet", "metrics"); }
+    /** Provenance of a SuperTransformer imported from a HAT checkpoint (import-hat-supernet). */
+    public String supernetImport() { return Fs.join(root, "supernet", "import.json"); }
     public String latencyMeasurements() { return Fs.join(root, "latency", "measurements"); }
     public String latencyImport(String hardwareId) { return Fs.join(root, "latency", "imports", hardwareId + ".json"); }
     /** The folder holding one predictor folder per hardware id. */

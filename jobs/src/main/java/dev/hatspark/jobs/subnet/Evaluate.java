@@ -12,6 +12,8 @@ import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.jobs.corpus.BpeCache;
+import dev.hatspark.jobs.corpus.FairseqCorpus;
+import dev.hatspark.corpus.FairseqDictionary;
 import dev.hatspark.util.Balance;
 import ai.djl.ndarray.NDManager;
 import dev.hatspark.bleu.Bleu;
@@ -87,6 +89,10 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     @Option(names = "--max-sentences", description = "Test sentences decoded (the first by ref; 0 = the whole test split). Default: ${DEFAULT-VALUE}")
     public int maxSentences = 0;
 
+    @Option(names = "--compound-split", description = "For a --fairseq-data-bin corpus: split hyphenated compounds in "
+            + "hypotheses and references before BLEU, as HAT's En-De figures (fairseq's compound_split_bleu.sh)")
+    public boolean compoundSplit;
+
     @Option(names = "--latency-warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
     public int latencyWarmup = LatencyProtocol.HAT.warmup();
 
@@ -130,10 +136,18 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
                     new BadInputException("SubTransformer " + c.hash() + " has no " + init + " checkpoint under "
                             + layout.subnet(c.hash(), init).dir() + ": run train-subnet --init " + init + " first")));
         }
+        boolean fairseq = corpus.input().isFairseq();
+        if (compoundSplit && !fairseq) {
+            throw new BadInputException("--compound-split is for a corpus prepared with --fairseq-data-bin (tokenized BLEU); "
+                    + layout.corpusMeta() + " was prepared from " + corpus.input().describe());
+        }
         List<TestSentence> test = testSet(spark, fs, layout, corpus);
-        String signature = Bleu.signature(beam, lengthPenalty, test.size());
+        String signature = fairseq ? Bleu.signatureTokenized(beam, lengthPenalty, test.size(), compoundSplit)
+                : Bleu.signature(beam, lengthPenalty, test.size());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        Broadcast<byte[]> vocab = jsc.broadcast(fs.read(layout.corpusVocab(corpus.jointVocab() ? "joint" : "tgt")));
+        // the target vocabulary: the BPE model of our own corpora, the fairseq dictionary of a data-bin
+        Broadcast<byte[]> vocab = jsc.broadcast(fs.read(fairseq ? layout.corpusFairseqDict(targetLang(corpus))
+                : layout.corpusVocab(corpus.jointVocab() ? "joint" : "tgt")));
         // the predictor of this machine, if fitted, and the protocol it was fitted on (else HAT's)
         String hwId = threads > 0 ? Device.id(Device.readCpuModel(), threads) : Hardware.localId(spark);
         LatencyPredictor predictor = LatencyPredictor.find(spark, layout, hwId);
@@ -154,9 +168,9 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
             ArchConfig c = configs.get(i);
             String ckpt = checkpoints.get(c.hash());
             long t0 = System.nanoTime();
-            List<String> hyps = translate(jsc, ckpt, c, test, vocab);
+            List<String> hyps = translate(jsc, ckpt, c, test, vocab, fairseq);
             List<String> refs = test.stream().map(TestSentence::reference).toList();
-            Bleu.Score score = Bleu.corpus(hyps, refs);
+            Bleu.Score score = fairseq ? Bleu.corpusTokenized(split(hyps), split(refs)) : Bleu.corpus(hyps, refs);
             writeTranslations(spark, fs, layout.subnet(c.hash(), init).translations(), test, hyps);
             SubnetTraining.State st = Checkpoints.readState(fs, ckpt, SubnetTraining.State.class);
             long params;
@@ -196,16 +210,38 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     record TestSentence(String ref, int[] src, String reference) implements Serializable {
     }
 
-    /** The test split (first --max-sentences by ref) with the raw target text of the corpus input. */
+    /** Compound-split with --compound-split, else as they are. */
+    private List<String> split(List<String> sentences) {
+        return compoundSplit ? sentences.stream().map(Bleu::compoundSplit).toList() : sentences;
+    }
+
+    private static String targetLang(CorpusMeta corpus) {
+        String pair = corpus.input().fairseqPair();
+        return pair.substring(pair.indexOf('-') + 1);
+    }
+
+    /**
+     * The test split (first --max-sentences by ref) with the raw target text of the corpus input, or
+     * for a fairseq data-bin (no raw text) its target decoded with the dictionary, BPE removed.
+     */
     private List<TestSentence> testSet(SparkSession spark, Fs fs, Layout layout, CorpusMeta corpus) {
         var rows = spark.read().parquet(layout.corpusPairs()).where(col("split").equalTo("test"))
-                .select("ref", "src_ids").orderBy("ref");
+                .select("ref", "src_ids", "tgt_ids").orderBy("ref");
         if (maxSentences > 0) {
             rows = rows.limit(maxSentences);
         }
         List<Row> pairs = rows.collectAsList();
         if (pairs.isEmpty()) {
             throw new BadInputException(layout.corpusPairs() + ": the test split is empty");
+        }
+        if (corpus.input().isFairseq()) {
+            String path = layout.corpusFairseqDict(targetLang(corpus));
+            FairseqDictionary dict = FairseqCorpus.dictionary(fs.read(path), path);
+            List<TestSentence> out = new ArrayList<>();
+            for (Row r : pairs) {
+                out.add(new TestSentence(r.getString(0), ints(r.getList(1)), FairseqCorpus.text(dict, ints(r.getList(2)))));
+            }
+            return out;
         }
         Set<String> refs = new HashSet<>();
         pairs.forEach(r -> refs.add(r.getString(0)));
@@ -219,19 +255,23 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
                 throw new BadInputException("test ref '" + r.getString(0) + "' is not in the corpus input "
                         + corpus.input().describe() + ": it changed since prepare-corpus");
             }
-            List<Integer> ids = r.getList(1);
-            out.add(new TestSentence(r.getString(0), ids.stream().mapToInt(Integer::intValue).toArray(), reference));
+            out.add(new TestSentence(r.getString(0), ints(r.getList(1)), reference));
         }
         return out;
     }
 
+    private static int[] ints(List<Integer> ids) {
+        return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /**
-     * Beam-search translations, detokenized (BPE merged back, '▁' to spaces), in the order of {@code test}.
+     * Beam-search translations, detokenized (BPE merged back, '▁' to spaces; for a fairseq data-bin:
+     * dictionary symbols with "@@ " removed, still tokenized), in the order of {@code test}.
      * Sentences are dealt longest first onto the least-loaded of one partition per task slot; each
      * task loads the checkpoint once.
      */
     private List<String> translate(JavaSparkContext jsc, String checkpoint, ArchConfig config, List<TestSentence> test,
-                                   Broadcast<byte[]> vocab) {
+                                   Broadcast<byte[]> vocab, boolean fairseq) {
         int parts = Math.max(1, Math.min(test.size(), jsc.defaultParallelism()));
         int[] part = Balance.lpt(test.stream().mapToDouble(t -> t.src().length + 1).toArray(), parts);
         List<Tuple2<Integer, Tuple2<Integer, int[]>>> assigned = new ArrayList<>();
@@ -244,14 +284,15 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         double a = maxLenA;
         int mb = maxLenB;
         List<Tuple2<Integer, String>> out = jsc.parallelizePairs(assigned, parts).partitionBy(new HashPartitioner(parts))
-                .mapPartitions(it -> decodeAll(it, checkpoint, json, vocab.value(), b, lp, a, mb)).collect();
+                .mapPartitions(it -> decodeAll(it, checkpoint, json, vocab.value(), fairseq, b, lp, a, mb)).collect();
         String[] hyps = new String[test.size()];
         out.forEach(t -> hyps[t._1()] = t._2());
         return List.of(hyps);
     }
 
     private static Iterator<Tuple2<Integer, String>> decodeAll(Iterator<Tuple2<Integer, Tuple2<Integer, int[]>>> it,
-                                                               String checkpoint, String configJson, byte[] vocab, int beam,
+                                                               String checkpoint, String configJson, byte[] vocab,
+                                                               boolean fairseq, int beam,
                                                                float lengthPenalty, double maxLenA, int maxLenB) {
         List<Tuple2<Integer, int[]>> todo = new ArrayList<>();
         it.forEachRemaining(t -> todo.add(t._2()));
@@ -261,7 +302,14 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         }
         ExecutorModels.capThreads();
         ArchConfig config = ArchConfig.fromJson(configJson);
-        Bpe bpe = BpeCache.get(vocab);
+        java.util.function.Function<int[], String> detok;
+        if (fairseq) {
+            FairseqDictionary dict = FairseqCorpus.dictionary(vocab, "the target dictionary");
+            detok = ids -> FairseqCorpus.text(dict, ids);
+        } else {
+            Bpe bpe = BpeCache.get(vocab);
+            detok = bpe::decode;
+        }
         try (NDManager m = NDManager.newBaseManager();
              SuperTransformer model = Checkpoints.loadModel(ExecutorModels.fs(), checkpoint, m)) {
             BeamSearch search = new BeamSearch(model, beam, lengthPenalty);
@@ -269,7 +317,7 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
             for (int k = 0; k < todo.size(); k++) {
                 int[] src = todo.get(k)._2();
                 int[] ids = search.translate(config, src, (int) Math.round(maxLenA * src.length) + maxLenB);
-                out.add(new Tuple2<>(todo.get(k)._1(), bpe.decode(ids)));
+                out.add(new Tuple2<>(todo.get(k)._1(), detok.apply(ids)));
                 if ((k + 1) % 50 == 0 || k + 1 == todo.size()) {
                     double perSentence = (System.nanoTime() - t0) / 1e9 / (k + 1);
                     LOG.info("decoded {}/{} sentences (partition {}), ETA {}", k + 1, todo.size(),

@@ -87,7 +87,8 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
             }
             if (start >= r.steps()) {
                 LOG.info("already trained to step {} (>= --steps {}): nothing to do", start, r.steps());
-                return new Result(start, metrics.get(metrics.size() - 1));
+                // an imported checkpoint (import-hat-supernet) has no training curve
+                return new Result(start, metrics.isEmpty() ? null : metrics.get(metrics.size() - 1));
             }
             SubnetEvaluator evaluator = new SubnetEvaluator(model, Batches.byTokens(valid, r.maxTokens()));
             List<Metrics> all = new SupernetTrainer(r.options()).train(model, adam, Batches.byTokens(train, r.maxTokens()),
