@@ -28,7 +28,7 @@ class ShadedJarIT {
     private static final List<String> CLUSTER_OWNED = List.of("org/apache/spark/", "org/apache/hadoop/", "scala/",
             "org/slf4j/", "org/apache/log4j/", "org/apache/logging/", "com/fasterxml/jackson/", "org/yaml/snakeyaml/",
             "com/google/gson/", "com/google/protobuf/", "com/google/common/", "org/apache/commons/", "com/amazonaws/",
-            "software/amazon/");
+            "software/amazon/", "net/razorvine/");
 
     @Test
     void carriesDjlAndItsLinuxNativesButNothingTheClusterOwns() throws IOException {
