@@ -46,6 +46,48 @@ public final class Adam implements AutoCloseable {
         });
     }
 
+    /**
+     * {@link #step} when every gradient is finite; otherwise no parameter and no moment changes, the
+     * gradients are cleared, and false is returned. An overflowing gradient would otherwise turn the
+     * moments and then every weight into NaN for good; fairseq's fp16 training, which HAT uses, skips
+     * such updates the same way ("gradient overflow detected, ignoring gradient").
+     */
+    public boolean stepIfFinite(Map<String, NDArray> params, float lr) {
+        boolean finite = Grad.disabled(() -> {
+            try (NDScope ignored = new NDScope()) {
+                for (NDArray p : params.values()) {
+                    if (Grad.has(p)) {
+                        NDArray g = p.getGradient();
+                        if (g.isNaN().any().getBoolean() || g.isInfinite().any().getBoolean()) {
+                            return false;
+                        }
+                    }
+                }
+                return true;
+            }
+        });
+        if (finite) {
+            step(params, lr);
+        } else {
+            clearGradients(params);
+        }
+        return finite;
+    }
+
+    /** Sets every gradient to zero (also one holding NaN or infinity, which subtracting itself would not clear). */
+    public void clearGradients(Map<String, NDArray> params) {
+        Grad.disabled(() -> {
+            try (NDScope ignored = new NDScope()) {
+                for (NDArray p : params.values()) {
+                    if (Grad.has(p)) {
+                        p.getGradient().set(new ai.djl.ndarray.index.NDIndex(":"), 0f);
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
     private void update(Map<String, NDArray> params, float lr) {
         try (NDScope ignored = new NDScope()) {
             for (Map.Entry<String, NDArray> e : params.entrySet()) {

@@ -27,6 +27,8 @@ import java.util.SplittableRandom;
  * (seed, step), so a run resumed from a checkpoint continues exactly as the uninterrupted one would.
  */
 public final class SupernetTrainer {
+    /** Consecutive skipped updates (non-finite loss or gradient) after which training stops. */
+    static final int MAX_SKIPPED_IN_A_ROW = 5;
     private static final Logger LOG = LoggerFactory.getLogger(SupernetTrainer.class);
 
     public record Options(long steps, float peakLr, int warmupSteps, float labelSmoothing, long seed,
@@ -104,6 +106,7 @@ public final class SupernetTrainer {
         long t0 = System.nanoTime();
         long windowStart = t0;
         double lossSum = 0;
+        int skippedInARow = 0;
         long lossSteps = 0;
         long windowTokens = 0;
         long intervalTokens = 0;
@@ -119,20 +122,34 @@ public final class SupernetTrainer {
                 gc.backward(l);
                 loss = l.getFloat();
             }
-            adam.step(model.parameterMap(), LearningRate.at(step, opt.peakLr(), opt.warmupSteps()));
-            if (!Float.isFinite(loss)) {
-                throw new IllegalStateException("training diverged at step " + step + " (loss " + loss
-                        + "); lower the learning rate");
+            boolean updated = Float.isFinite(loss)
+                    && adam.stepIfFinite(model.parameterMap(), LearningRate.at(step, opt.peakLr(), opt.warmupSteps()));
+            if (updated) {
+                skippedInARow = 0;
+                lossSum += loss;
+                lossSteps++;
+                windowTokens += batch.targetTokens;
+                intervalTokens += batch.targetTokens;
+            } else {
+                // a non-finite loss or gradient: this update is skipped (weights and moments unchanged);
+                // only a run of them means the weights themselves went bad
+                adam.clearGradients(model.parameterMap());
+                skippedInARow++;
+                LOG.warn("step {}: non-finite {} with config {} on a batch of {} pairs ({} x {} tokens): update skipped",
+                        step, Float.isFinite(loss) ? "gradient" : "loss " + loss, config.toJson(), batch.size,
+                        batch.srcLen, batch.tgtLen);
+                if (skippedInARow >= MAX_SKIPPED_IN_A_ROW) {
+                    throw new IllegalStateException("training diverged at step " + step + ": " + skippedInARow
+                            + " updates in a row had a non-finite loss or gradient; resume from the last checkpoint"
+                            + " with a lower --lr");
+                }
             }
-            lossSum += loss;
-            lossSteps++;
-            windowTokens += batch.targetTokens;
-            intervalTokens += batch.targetTokens;
             if (step % opt.logEvery() == 0) {
                 long now = System.nanoTime();
                 double tps = windowTokens / ((now - windowStart) / 1e9);
                 double perStep = (now - t0) / 1e9 / (step - startStep);
-                LOG.info("step {}/{}: loss {} lr {} {} tok/s, ETA {}", step, opt.steps(), fmt(lossSum / lossSteps),
+                LOG.info("step {}/{}: loss {} lr {} {} tok/s, ETA {}", step, opt.steps(),
+                        lossSteps == 0 ? "-" : fmt(lossSum / lossSteps),
                         String.format("%.2e", LearningRate.at(step, opt.peakLr(), opt.warmupSteps())),
                         Math.round(tps), Progress.eta(perStep * (opt.steps() - step)));
                 windowStart = now;
@@ -141,7 +158,7 @@ public final class SupernetTrainer {
             boolean last = step == opt.steps();
             if (step % opt.validEvery() == 0 || last) {
                 double tps = intervalTokens / ((System.nanoTime() - intervalStart) / 1e9);
-                metrics.add(validation.at(step, lossSum / lossSteps, tps));
+                metrics.add(validation.at(step, lossSteps == 0 ? null : lossSum / lossSteps, tps));
                 lossSum = 0;
                 lossSteps = 0;
                 intervalTokens = 0;
