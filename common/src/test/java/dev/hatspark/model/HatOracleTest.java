@@ -115,24 +115,8 @@ class HatOracleTest {
     void teacherForcedLogProbsNllAndParamsEqualHats(String name) throws IOException {
         ArchConfig c = config(name);
         JsonNode exp = expected(name);
-        float[] ours = Grad.disabled(() -> {
-            try (NDScope ignored = new NDScope()) {
-                NDArray logp = model.logProbs(c, batch, false);
-                return logp.gather(batch.tgtOut(root).expandDims(-1), -1).squeeze(-1).toFloatArray();
-            }
-        });
-        double maxDiff = 0;
-        for (int r = 0; r < batch.size; r++) {
-            JsonNode gold = exp.get("target_logprobs").get(r);
-            for (int t = 0; t < gold.size(); t++) {
-                maxDiff = Math.max(maxDiff, Math.abs(ours[r * batch.tgtLen + t] - gold.get(t).asDouble()));
-            }
-        }
-        double nll = Grad.disabled(() -> {
-            try (NDScope ignored = new NDScope()) {
-                return model.nllSum(c, batch);
-            }
-        });
+        double maxDiff = maxLogProbDiff(model, c, exp);
+        double nll = nllSum(model, c);
         double nllDiff = Math.abs(nll - exp.get("nll_sum").asDouble());
         long hatParams = exp.get("sampled_params_numel").asLong();
         System.out.printf("HAT oracle %-8s max |dlogp| %.2e  |dNLL| %.2e  params %d (HAT %d)%n", name, maxDiff, nllDiff,
@@ -159,24 +143,8 @@ class HatOracleTest {
             for (String name : List.of("largest", "smallest", "mixed_a", "mixed_b", "mixed_c", "mixed_d")) {
                 ArchConfig c = config(name);
                 JsonNode exp = expected(name);
-                float[] ours = Grad.disabled(() -> {
-                    try (NDScope ignored = new NDScope()) {
-                        NDArray logp = m.logProbs(c, batch, false);
-                        return logp.gather(batch.tgtOut(root).expandDims(-1), -1).squeeze(-1).toFloatArray();
-                    }
-                });
-                double maxDiff = 0;
-                for (int r = 0; r < batch.size; r++) {
-                    JsonNode gold = exp.get("target_logprobs").get(r);
-                    for (int t = 0; t < gold.size(); t++) {
-                        maxDiff = Math.max(maxDiff, Math.abs(ours[r * batch.tgtLen + t] - gold.get(t).asDouble()));
-                    }
-                }
-                double nll = Grad.disabled(() -> {
-                    try (NDScope ignored = new NDScope()) {
-                        return m.nllSum(c, batch);
-                    }
-                });
+                double maxDiff = maxLogProbDiff(m, c, exp);
+                double nll = nllSum(m, c);
                 double nllDiff = Math.abs(nll - exp.get("nll_sum").asDouble());
                 System.out.printf("HAT oracle %s %-8s max |dlogp| %.2e  |dNLL| %.2e%n", file, name, maxDiff, nllDiff);
                 assertTrue(maxDiff < tolerance, file + " " + name + ": log-probs differ by up to " + maxDiff);
@@ -305,6 +273,32 @@ class HatOracleTest {
         var e = assertThrows(IllegalArgumentException.class, () -> SuperTransformer.fromTensors(s, 60, 60, t, root));
         assertTrue(e.getMessage().contains(message), e.getMessage());
         assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
+    /** Largest |ours - HAT's| teacher-forced log-prob of a gold target token of the oracle batch. */
+    private static double maxLogProbDiff(SuperTransformer m, ArchConfig c, JsonNode exp) {
+        float[] ours = Grad.disabled(() -> {
+            try (NDScope ignored = new NDScope()) {
+                NDArray logp = m.logProbs(c, batch, false);
+                return logp.gather(batch.tgtOut(root).expandDims(-1), -1).squeeze(-1).toFloatArray();
+            }
+        });
+        double maxDiff = 0;
+        for (int r = 0; r < batch.size; r++) {
+            JsonNode gold = exp.get("target_logprobs").get(r);
+            for (int t = 0; t < gold.size(); t++) {
+                maxDiff = Math.max(maxDiff, Math.abs(ours[r * batch.tgtLen + t] - gold.get(t).asDouble()));
+            }
+        }
+        return maxDiff;
+    }
+
+    private static double nllSum(SuperTransformer m, ArchConfig c) {
+        return Grad.disabled(() -> {
+            try (NDScope ignored = new NDScope()) {
+                return m.nllSum(c, batch);
+            }
+        });
     }
 
     private static ArchConfig config(String name) throws IOException {
