@@ -78,37 +78,81 @@ public final class ArchConfig implements Serializable {
      * Returns this for chaining.
      */
     public ArchConfig validate(DesignSpace s) {
-        check(s, "encoder_embed_dim", encoderEmbedDim, s.encoderEmbedDim);
-        check(s, "encoder_layer_num", encoderLayerNum(), s.encoderLayerNum);
-        check(s, "encoder_ffn_embed_dim", encoderFfnEmbedDim, s.encoderFfnEmbedDim);
-        check(s, "encoder_self_attention_heads", encoderSelfAttentionHeads, s.encoderSelfAttentionHeads);
-        check(s, "decoder_embed_dim", decoderEmbedDim, s.decoderEmbedDim);
-        check(s, "decoder_layer_num", decoderLayerNum(), s.decoderLayerNum);
-        check(s, "decoder_ffn_embed_dim", decoderFfnEmbedDim, s.decoderFfnEmbedDim);
-        check(s, "decoder_self_attention_heads", decoderSelfAttentionHeads, s.decoderSelfAttentionHeads);
-        check(s, "decoder_ende_attention_heads", decoderEndeAttentionHeads, s.decoderEndeAttentionHeads);
-        check(s, "decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn, s.decoderArbitraryEndeAttn);
+        return validate(s, null);
+    }
+
+    /**
+     * {@link #validate} for a config read from HAT yml file {@code source}: the one-line message names
+     * the file, HAT's key and HAT's value (-1/1/2 for arbitrary-ende-attn).
+     */
+    public ArchConfig validateAsHat(DesignSpace s, String source) {
+        return validate(s, source);
+    }
+
+    private ArchConfig validate(DesignSpace s, String hatSource) {
+        Checker c = new Checker(s, hatSource);
+        c.check("encoder_embed_dim", encoderEmbedDim, s.encoderEmbedDim);
+        c.check("encoder_layer_num", encoderLayerNum(), s.encoderLayerNum);
+        c.check("encoder_ffn_embed_dim", encoderFfnEmbedDim, s.encoderFfnEmbedDim);
+        c.check("encoder_self_attention_heads", encoderSelfAttentionHeads, s.encoderSelfAttentionHeads);
+        c.check("decoder_embed_dim", decoderEmbedDim, s.decoderEmbedDim);
+        c.check("decoder_layer_num", decoderLayerNum(), s.decoderLayerNum);
+        c.check("decoder_ffn_embed_dim", decoderFfnEmbedDim, s.decoderFfnEmbedDim);
+        c.check("decoder_self_attention_heads", decoderSelfAttentionHeads, s.decoderSelfAttentionHeads);
+        c.check("decoder_ende_attention_heads", decoderEndeAttentionHeads, s.decoderEndeAttentionHeads);
+        c.check("decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn, s.decoderArbitraryEndeAttn);
         for (int i = 0; i < decoderArbitraryEndeAttn.length; i++) {
             if (decoderArbitraryEndeAttn[i] > encoderLayerNum()) {
-                throw new BadInputException("config field 'decoder_arbitrary_ende_attn[" + i + "]'="
-                        + decoderArbitraryEndeAttn[i] + " exceeds encoder_layer_num=" + encoderLayerNum());
+                throw new BadInputException(c.name("decoder_arbitrary_ende_attn", "[" + i + "]") + "="
+                        + c.value("decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn[i])
+                        + " exceeds encoder_layer_num=" + encoderLayerNum());
             }
         }
         return this;
     }
 
-    private static void check(DesignSpace s, String field, int value, int[] choices) {
-        if (!DesignSpace.contains(choices, value)) {
-            throw new BadInputException("config field '" + field + "'=" + value + " is not in design space '"
-                    + s.name + "' (choices " + Arrays.toString(choices) + ")");
+    /** Names fields and values in our JSON's terms, or in HAT's yml terms when {@code hatSource} is set. */
+    private record Checker(DesignSpace s, String hatSource) {
+        String name(String field, String index) {
+            return hatSource == null ? "config field '" + field + index + "'"
+                    : hatSource + ": '" + HAT_KEYS.get(field) + index + "'";
+        }
+
+        int value(String field, int v) {
+            return hatSource != null && field.equals("decoder_arbitrary_ende_attn") ? arbitraryToHat(v) : v;
+        }
+
+        void check(String field, int value, int[] choices) {
+            check(field, "", value, choices);
+        }
+
+        void check(String field, int[] values, int[] choices) {
+            for (int i = 0; i < values.length; i++) {
+                check(field, "[" + i + "]", values[i], choices);
+            }
+        }
+
+        private void check(String field, String index, int value, int[] choices) {
+            if (!DesignSpace.contains(choices, value)) {
+                throw new BadInputException(name(field, index) + "=" + value(field, value) + " is not in design space '"
+                        + s.name + "' (choices " + Arrays.toString(Arrays.stream(choices).map(v -> value(field, v)).toArray())
+                        + ")");
+            }
         }
     }
 
-    private static void check(DesignSpace s, String field, int[] values, int[] choices) {
-        for (int i = 0; i < values.length; i++) {
-            check(s, field + "[" + i + "]", values[i], choices);
-        }
-    }
+    /** HAT's yml key of each of our JSON fields (evo_search.py's --write-config-path names). */
+    private static final java.util.Map<String, String> HAT_KEYS = java.util.Map.of(
+            "encoder_embed_dim", "encoder-embed-dim-subtransformer",
+            "encoder_layer_num", "encoder-layer-num-subtransformer",
+            "encoder_ffn_embed_dim", "encoder-ffn-embed-dim-all-subtransformer",
+            "encoder_self_attention_heads", "encoder-self-attention-heads-all-subtransformer",
+            "decoder_embed_dim", "decoder-embed-dim-subtransformer",
+            "decoder_layer_num", "decoder-layer-num-subtransformer",
+            "decoder_ffn_embed_dim", "decoder-ffn-embed-dim-all-subtransformer",
+            "decoder_self_attention_heads", "decoder-self-attention-heads-all-subtransformer",
+            "decoder_ende_attention_heads", "decoder-ende-attention-heads-all-subtransformer",
+            "decoder_arbitrary_ende_attn", "decoder-arbitrary-ende-attn-all-subtransformer");
 
     /** Canonical JSON: fixed key order, no whitespace, active layers only. */
     public String toJson() {
@@ -142,8 +186,8 @@ public final class ArchConfig implements Serializable {
         if (n == null || !n.isObject()) {
             throw new BadInputException("config JSON must be an object, got: " + json);
         }
-        int el = intField(n, "encoder_layer_num");
-        int dl = intField(n, "decoder_layer_num");
+        int el = layerNum(n, "encoder_layer_num");
+        int dl = layerNum(n, "decoder_layer_num");
         return new ArchConfig(intField(n, "encoder_embed_dim"),
                 layers(n, "encoder_ffn_embed_dim", el), layers(n, "encoder_self_attention_heads", el),
                 intField(n, "decoder_embed_dim"),
@@ -157,6 +201,14 @@ public final class ArchConfig implements Serializable {
             throw new BadInputException("config field '" + field + "' must be an integer, got " + v);
         }
         return v.asInt();
+    }
+
+    private static int layerNum(JsonNode n, String field) {
+        int v = intField(n, field);
+        if (v < 1) {
+            throw new BadInputException("config field '" + field + "' must be at least 1, got " + v);
+        }
+        return v;
     }
 
     private static int[] layers(JsonNode n, String field, int layers) {
@@ -183,17 +235,9 @@ public final class ArchConfig implements Serializable {
      * {@code source} names the file in one-line errors.
      */
     public static ArchConfig fromHatYaml(String yaml, String source) {
-        JsonNode n;
-        try {
-            n = new ObjectMapper(new YAMLFactory()).readTree(yaml);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException(source + ": not valid YAML: " + e.getOriginalMessage());
-        }
-        if (n == null || !n.isObject()) {
-            throw new BadInputException(source + ": expected a YAML mapping of HAT SubTransformer keys");
-        }
-        int el = hatInt(n, "encoder-layer-num-subtransformer", source);
-        int dl = hatInt(n, "decoder-layer-num-subtransformer", source);
+        JsonNode n = readHatYaml(yaml, source);
+        int el = hatLayerNum(n, "encoder-layer-num-subtransformer", source);
+        int dl = hatLayerNum(n, "decoder-layer-num-subtransformer", source);
         int[] arbitrary = hatLayers(n, "decoder-arbitrary-ende-attn-all-subtransformer", dl, source);
         for (int i = 0; i < dl; i++) {
             arbitrary[i] = arbitraryFromHat(arbitrary[i], source + ": decoder-arbitrary-ende-attn-all-subtransformer[" + i + "]");
@@ -213,7 +257,7 @@ public final class ArchConfig implements Serializable {
 
     /** This config as a HAT SubTransformer yml (the ten architecture keys, HAT's -1/1/2 arbitrary attention). */
     public String toHatYaml() {
-        int[] arbitrary = Arrays.stream(decoderArbitraryEndeAttn).map(k -> k == 1 ? -1 : k - 1).toArray();
+        int[] arbitrary = Arrays.stream(decoderArbitraryEndeAttn).map(ArchConfig::arbitraryToHat).toArray();
         return "encoder-embed-dim-subtransformer: " + encoderEmbedDim + "\n"
                 + "decoder-embed-dim-subtransformer: " + decoderEmbedDim + "\n\n"
                 + "encoder-ffn-embed-dim-all-subtransformer: " + Arrays.toString(encoderFfnEmbedDim) + "\n"
@@ -225,6 +269,39 @@ public final class ArchConfig implements Serializable {
                 + "decoder-ende-attention-heads-all-subtransformer: " + Arrays.toString(decoderEndeAttentionHeads) + "\n\n"
                 + "# -1 = attend to the last encoder layer, 1 = the last two, 2 = the last three\n"
                 + "decoder-arbitrary-ende-attn-all-subtransformer: " + Arrays.toString(arbitrary) + "\n";
+    }
+
+    /** Our number of last encoder layers (1, 2, 3) as HAT's arbitrary-ende-attn value (-1, 1, 2). */
+    static int arbitraryToHat(int layers) {
+        return switch (layers) {
+            case 1 -> -1;
+            case 2 -> 1;
+            case 3 -> 2;
+            default -> throw new BadInputException("decoder_arbitrary_ende_attn " + layers
+                    + " has no HAT value: HAT attends to the last 1, 2 or 3 encoder layers only");
+        };
+    }
+
+    /**
+     * Whether a yml holds any of HAT's SubTransformer architecture keys; HAT's {@code common.yml}
+     * (training settings beside the configs in {@code configs/<task>/subtransformer/}) holds none.
+     */
+    public static boolean hasHatSubTransformerKeys(String yaml, String source) {
+        JsonNode n = readHatYaml(yaml, source);
+        return HAT_KEYS.values().stream().anyMatch(n::has);
+    }
+
+    private static JsonNode readHatYaml(String yaml, String source) {
+        JsonNode n;
+        try {
+            n = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException(source + ": not valid YAML: " + e.getOriginalMessage().replace('\n', ' '));
+        }
+        if (n == null || !n.isObject()) {
+            throw new BadInputException(source + ": expected a YAML mapping of HAT SubTransformer keys");
+        }
+        return n;
     }
 
     /** HAT's arbitrary-ende-attn value (-1, 1, 2) as our number of last encoder layers (1, 2, 3). */
@@ -243,6 +320,14 @@ public final class ArchConfig implements Serializable {
             throw new BadInputException(source + ": '" + key + "' must be an integer, got " + v);
         }
         return v.asInt();
+    }
+
+    private static int hatLayerNum(JsonNode n, String key, String source) {
+        int v = hatInt(n, key, source);
+        if (v < 1) {
+            throw new BadInputException(source + ": '" + key + "' must be at least 1, got " + v);
+        }
+        return v;
     }
 
     private static int[] hatLayers(JsonNode n, String key, int layers, String source) {

@@ -243,6 +243,38 @@ public final class DesignSpace implements Serializable {
         throw new BadInputException("--space: design space file " + spec + " does not exist");
     }
 
+    /**
+     * This space in HAT's SuperTransformer yml keys ({@code configs/<task>/supertransformer/*.yml}
+     * without the training settings): super sizes (the largest choices), qkv-dim and the search
+     * space, arbitrary-ende-attn as HAT's -1/1/2. {@link #fromHatArgs} reads it back.
+     */
+    public String toHatYaml() {
+        int[] arbitrary = Arrays.stream(decoderArbitraryEndeAttn).map(ArchConfig::arbitraryToHat).toArray();
+        return "# hat-spark design space '" + name + "' (arrangement " + arrangement.yamlName + ")\n"
+                + "# SuperTransformer configs\n"
+                + "encoder-embed-dim: " + maxEncoderEmbed() + "\n"
+                + "decoder-embed-dim: " + maxDecoderEmbed() + "\n\n"
+                + "encoder-ffn-embed-dim: " + maxEncoderFfn() + "\n"
+                + "decoder-ffn-embed-dim: " + maxDecoderFfn() + "\n\n"
+                + "encoder-layers: " + maxEncoderLayers() + "\n"
+                + "decoder-layers: " + maxDecoderLayers() + "\n\n"
+                + "encoder-attention-heads: " + max(encoderSelfAttentionHeads) + "\n"
+                + "decoder-attention-heads: " + Math.max(max(decoderSelfAttentionHeads), max(decoderEndeAttentionHeads)) + "\n\n"
+                + "qkv-dim: " + qkvDim + "\n\n"
+                + "# SubTransformers search space\n"
+                + "encoder-embed-choice: " + Arrays.toString(encoderEmbedDim) + "\n"
+                + "decoder-embed-choice: " + Arrays.toString(decoderEmbedDim) + "\n\n"
+                + "encoder-ffn-embed-dim-choice: " + Arrays.toString(encoderFfnEmbedDim) + "\n"
+                + "decoder-ffn-embed-dim-choice: " + Arrays.toString(decoderFfnEmbedDim) + "\n\n"
+                + "encoder-layer-num-choice: " + Arrays.toString(encoderLayerNum) + "\n"
+                + "decoder-layer-num-choice: " + Arrays.toString(decoderLayerNum) + "\n\n"
+                + "encoder-self-attention-heads-choice: " + Arrays.toString(encoderSelfAttentionHeads) + "\n"
+                + "decoder-self-attention-heads-choice: " + Arrays.toString(decoderSelfAttentionHeads) + "\n"
+                + "decoder-ende-attention-heads-choice: " + Arrays.toString(decoderEndeAttentionHeads) + "\n\n"
+                + "# -1 = attend to the last encoder layer, 1 = the last two, 2 = the last three\n"
+                + "decoder-arbitrary-ende-attn-choice: " + Arrays.toString(arbitrary) + "\n";
+    }
+
     /** The YAML this space was parsed from, stored beside checkpoints so they describe themselves. */
     public String yaml() {
         return yaml;

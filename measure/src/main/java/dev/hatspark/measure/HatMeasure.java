@@ -8,6 +8,7 @@ import dev.hatspark.latency.Measurement;
 import dev.hatspark.latency.Measurer;
 import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.ConfigSources;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
 import dev.hatspark.util.Progress;
@@ -17,7 +18,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,8 +44,9 @@ public final class HatMeasure implements Callable<Integer> {
     @Option(names = "--space", description = "Design space: built-in name (demo, hat-wmt14) or YAML file. Default: ${DEFAULT-VALUE}")
     String space = "demo";
 
-    @Option(names = "--configs", description = "File of configs to time, one JSON per line (instead of sampling)")
-    Path configs;
+    @Option(names = "--configs", description = "Configs to time instead of sampling: a file of one JSON per line,"
+            + " a HAT SubTransformer .yml, a folder of .yml (name order) or a config JSON")
+    String configs;
 
     @Option(names = "--samples", description = "Configs to sample. Default: ${DEFAULT-VALUE}")
     int samples = 2000;
@@ -172,36 +173,11 @@ public final class HatMeasure implements Callable<Integer> {
     }
 
     static DesignSpace loadSpace(String nameOrPath) {
-        return DesignSpace.resolve(nameOrPath, f -> Files.isRegularFile(Path.of(f)), f -> {
-            try {
-                return Files.readString(Path.of(f));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException("cannot read " + f, e);
-            }
-        });
+        return DesignSpace.resolve(nameOrPath, f -> Files.isRegularFile(Path.of(f)), ConfigSources.local()::readText);
     }
 
-    /** One config JSON per line; blank lines and # comments skipped; each checked against the space. */
-    static List<ArchConfig> readConfigs(Path file, DesignSpace ds) throws IOException {
-        if (!Files.exists(file)) {
-            throw new BadInputException("--configs: no such file " + file);
-        }
-        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-        Set<ArchConfig> out = new LinkedHashSet<>();
-        for (int i = 0; i < lines.size(); i++) {
-            String l = lines.get(i).trim();
-            if (l.isEmpty() || l.startsWith("#")) {
-                continue;
-            }
-            try {
-                out.add(ArchConfig.fromJson(l).validate(ds));
-            } catch (IllegalArgumentException e) {
-                throw new BadInputException(file + ":" + (i + 1) + ": " + e.getMessage());
-            }
-        }
-        if (out.isEmpty()) {
-            throw new BadInputException(file + ": no configs");
-        }
-        return new ArrayList<>(out);
+    /** The configs --configs names (see {@link ConfigSources}), each once, checked against the space. */
+    static List<ArchConfig> readConfigs(String spec, DesignSpace ds) {
+        return new ArrayList<>(new LinkedHashSet<>(ConfigSources.configs(spec, ConfigSources.local(), ds)));
     }
 }

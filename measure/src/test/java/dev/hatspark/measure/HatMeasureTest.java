@@ -140,6 +140,14 @@ class HatMeasureTest {
                 "\"encoder_embed_dim\":17") + "\n");
         var e = assertThrows(IllegalArgumentException.class, () -> run(args(dir.resolve("bad.csv"), 1, "--configs", list.toString())));
         assertTrue(e.getMessage().startsWith(list + ":2: ") && e.getMessage().contains("encoder_embed_dim"), e.getMessage());
+
+        // a folder of HAT SubTransformer ymls, timed in file-name order
+        Path hat = Files.createDirectories(dir.resolve("hat-ymls"));
+        Files.writeString(hat.resolve("b.yml"), ds.smallest().toHatYaml());
+        Files.writeString(hat.resolve("a.yml"), ds.largest().toHatYaml());
+        Path ymlCsv = dir.resolve("yml.csv");
+        assertEquals(2, run(args(ymlCsv, 1, "--configs", hat.toString())).measured());
+        assertEquals(List.of(ds.largest().hash(), ds.smallest().hash()), rows(ymlCsv).stream().map(Measurement::configHash).toList());
     }
 
     @Test

@@ -95,6 +95,16 @@ public final class Fs {
         }
     }
 
+    public boolean isDirectory(String path) {
+        try {
+            return fs(path).getFileStatus(new Path(path)).isDirectory();
+        } catch (java.io.FileNotFoundException e) {
+            return false;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot check " + path, e);
+        }
+    }
+
     public byte[] read(String path) {
         try (InputStream in = fs(path).open(new Path(path))) {
             return in.readAllBytes();

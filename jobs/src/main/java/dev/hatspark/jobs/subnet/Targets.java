@@ -1,6 +1,7 @@
 package dev.hatspark.jobs.subnet;
 
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.store.ConfigInputs;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.space.ArchConfig;
@@ -17,7 +18,8 @@ import java.util.Map;
 
 /**
  * Which SubTransformers train-subnet and evaluate work on: the winners of a sweep (one per budget,
- * from {@code sweeps/<id>/best}), the space's largest config (the baseline), or configs given as JSON.
+ * from {@code sweeps/<id>/best}), the space's largest config (the baseline), or {@code --config}s
+ * (JSON, HAT .yml files or folders, see {@link ConfigInputs}).
  */
 public final class Targets {
     @Option(names = "--sweep", description = "Take the winners of this sweep (sweeps/<id>/best)")
@@ -29,7 +31,7 @@ public final class Targets {
     @Option(names = "--largest", description = "The largest config of the space: the baseline")
     public boolean largest;
 
-    @Option(names = "--config", description = "A config as JSON (repeatable)")
+    @Option(names = "--config", description = "A config: JSON, a HAT SubTransformer .yml, a folder of .yml (name order) or a file of JSON lines; any Hadoop path (repeatable)")
     public List<String> configs = new ArrayList<>();
 
     /** One SubTransformer to work on; {@code role} is winner, baseline or config; budget only for winners. */
@@ -38,8 +40,8 @@ public final class Targets {
 
     public List<Target> resolve(SparkSession spark, Layout layout, DesignSpace space) {
         List<Target> out = new ArrayList<>();
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         if (sweepId != null) {
-            Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
             String best = layout.sweep(sweepId).best();
             if (!fs.exists(best)) {
                 throw new BadInputException("sweep '" + sweepId + "' has no winners: " + best + " does not exist");
@@ -62,11 +64,11 @@ public final class Targets {
         if (largest) {
             out.add(new Target("baseline", null, null, space.largest()));
         }
-        for (String json : configs) {
-            out.add(new Target("config", null, null, ArchConfig.fromJson(json).validate(space)));
+        for (ArchConfig c : ConfigInputs.readAll(fs, configs, space)) {
+            out.add(new Target("config", null, null, c));
         }
         if (out.isEmpty()) {
-            throw new BadInputException("no SubTransformer given: use --sweep ID, --largest or --config JSON");
+            throw new BadInputException("no SubTransformer given: use --sweep ID, --largest or --config JSON|FILE.yml|FOLDER");
         }
         return out;
     }

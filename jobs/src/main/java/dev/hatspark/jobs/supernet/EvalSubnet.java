@@ -5,6 +5,7 @@ import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.store.Checkpoints;
+import dev.hatspark.jobs.store.ConfigInputs;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.space.ArchConfig;
@@ -40,7 +41,7 @@ public final class EvalSubnet implements Job<List<EvalSubnet.Evaluation>> {
     @Mixin
     public CheckpointOption checkpoint = new CheckpointOption();
 
-    @Option(names = "--config", description = "A config as JSON (repeatable)")
+    @Option(names = "--config", description = "A config: JSON, a HAT SubTransformer .yml, a folder of .yml (name order) or a file of JSON lines; any Hadoop path (repeatable)")
     public List<String> configs = new ArrayList<>();
 
     @Option(names = "--largest", description = "Evaluate the largest SubTransformer")
@@ -78,9 +79,7 @@ public final class EvalSubnet implements Job<List<EvalSubnet.Evaluation>> {
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
         DesignSpace ds = state.space(ckpt);
         Set<ArchConfig> todo = new LinkedHashSet<>();
-        for (String json : configs) {
-            todo.add(ArchConfig.fromJson(json).validate(ds));
-        }
+        todo.addAll(ConfigInputs.readAll(fs, configs, ds));
         if (largest) {
             todo.add(ds.largest());
         }
