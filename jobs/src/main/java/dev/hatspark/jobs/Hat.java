@@ -14,6 +14,7 @@ import dev.hatspark.jobs.latency.ImportLatency;
 import dev.hatspark.jobs.latency.MeasureLatency;
 import dev.hatspark.jobs.search.Sweep;
 import dev.hatspark.jobs.subnet.Evaluate;
+import dev.hatspark.jobs.subnet.ExportHat;
 import dev.hatspark.jobs.subnet.TrainSubnet;
 import dev.hatspark.jobs.supernet.EvalSubnet;
 import dev.hatspark.jobs.supernet.ImportHatSupernet;
@@ -32,7 +33,7 @@ import java.util.concurrent.Callable;
                 "--debug (anywhere) or HAT_DEBUG=1: print the stack trace of a bad-input error too."},
         subcommands = {PrepareCorpus.class, TrainSupernet.class, ImportHatSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
                 FitPredictor.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
-                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class})
+                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class, ExportHat.class})
 public final class Hat implements Callable<Integer> {
 
     @Override

@@ -52,6 +52,7 @@ class LayoutContractTest {
         for (String id : fs.listIds(layout.sweeps())) {
             Layout.Sweep s = layout.sweep(id);
             folders.add(s.dir());
+            folders.add(s.hat());
             tables.put(s.population(), Tables.SWEEP_POPULATION);
             tables.put(s.best(), Tables.SWEEP_BEST);
             tables.put(s.runs(), Tables.SWEEP_RUNS);

@@ -199,6 +199,7 @@ public final class Sweep implements Job<Sweep.Result> {
                 return null;
             }
         }
+        HatExport.writeSweepWinners(spark, fs, dir, space.name);
         writeRuns(spark, fs, dir, id, paramsJson, started, Timestamp.from(Instant.now()), "finished");
         return result(spark, id, dir);
     }

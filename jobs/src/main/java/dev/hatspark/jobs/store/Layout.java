@@ -49,6 +49,8 @@ public record Layout(String root) {
         public String population() { return Fs.join(dir, "population"); }
         public String best() { return Fs.join(dir, "best"); }
         public String runs() { return Fs.join(dir, "runs"); }
+        /** Each budget's winner as a HAT SubTransformer yml (for HAT's train.py). */
+        public String hat() { return Fs.join(dir, "hat"); }
     }
 
     /** {@code subnets/<config_hash>/<init>/}: checkpoints, training curve, test translations. */
