@@ -104,8 +104,9 @@ public final class ArchConfig implements Serializable {
         for (int i = 0; i < decoderArbitraryEndeAttn.length; i++) {
             if (decoderArbitraryEndeAttn[i] > encoderLayerNum()) {
                 throw new BadInputException(c.name("decoder_arbitrary_ende_attn", "[" + i + "]") + "="
-                        + c.value("decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn[i])
-                        + " exceeds encoder_layer_num=" + encoderLayerNum());
+                        + c.value("decoder_arbitrary_ende_attn", decoderArbitraryEndeAttn[i]) + " attends to the last "
+                        + decoderArbitraryEndeAttn[i] + " encoder layers, but there are "
+                        + (c.hatSource() == null ? "encoder_layer_num=" : "encoder-layer-num-subtransformer=") + encoderLayerNum());
             }
         }
         return this;

@@ -161,6 +161,28 @@ class ConfigSourcesTest {
     }
 
     @Test
+    void attendingToMoreThanThreeEncoderLayersHasNoHatYml() {
+        ArchConfig four = new ArchConfig(64, new int[] {128, 128, 128, 128}, new int[] {4, 4, 4, 4}, 64, new int[] {128},
+                new int[] {4}, new int[] {4}, new int[] {4});
+        // in a space of 1 or 2 encoder layers, HAT's 2 (the last three) is too many, said in HAT's terms
+        DesignSpace shallow = DesignSpace.parse("""
+                name: shallow
+                qkv_dim: 32
+                dropout: 0.1
+                encoder: {embed_dim: [64], layer_num: [1, 2], ffn_embed_dim: [128], self_attention_heads: [4]}
+                decoder: {embed_dim: [64], layer_num: [1], ffn_embed_dim: [128], self_attention_heads: [4],
+                          ende_attention_heads: [4], arbitrary_ende_attn: [1, 2, 3]}
+                """, "shallow");
+        String yml = new ArchConfig(64, new int[] {128, 128}, new int[] {4, 4}, 64, new int[] {128}, new int[] {4},
+                new int[] {4}, new int[] {3}).toHatYaml();
+        assertEquals("x.yml: 'decoder-arbitrary-ende-attn-all-subtransformer[0]'=2 attends to the last 3 encoder layers, but"
+                + " there are encoder-layer-num-subtransformer=2", assertThrows(BadInputException.class,
+                () -> ArchConfig.fromHatYaml(yml, "x.yml").validateAsHat(shallow, "x.yml")).getMessage());
+        var e = assertThrows(BadInputException.class, four::toHatYaml);
+        assertTrue(e.getMessage().contains("HAT attends to the last 1, 2 or 3 encoder layers only"), e.getMessage());
+    }
+
+    @Test
     void theSpaceAsHatSuperTransformerKeysIsHatsOwnArgs() throws IOException {
         JsonNode ours = new ObjectMapper(new YAMLFactory()).readTree(space.toHatYaml());
         Map<String, Object> back = new LinkedHashMap<>();

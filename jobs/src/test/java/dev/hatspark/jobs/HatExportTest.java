@@ -4,7 +4,7 @@ import dev.hatspark.jobs.search.HatExport;
 import dev.hatspark.jobs.store.ConfigInputs;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
-import dev.hatspark.jobs.subnet.ExportHat;
+import dev.hatspark.jobs.subnet.Targets;
 import dev.hatspark.jobs.supernet.EvalSubnet;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
@@ -103,6 +103,13 @@ class HatExportTest {
         assertTrue(evals.stream().anyMatch(x -> x.configHash().equals(space.largest().hash()) && x.cached()));
         assertTrue(Double.isFinite(evals.stream().filter(x -> x.configHash().equals(fresh.hash())).findFirst().orElseThrow()
                 .valLoss()));
+
+        // train-subnet's and evaluate's selection takes the same folder
+        Targets targets = new Targets();
+        targets.configs = List.of(out);
+        List<Targets.Target> chosen = targets.resolve(spark, new Layout(root), space);
+        assertEquals(expected, chosen.stream().map(t -> t.config().hash()).toList());
+        assertTrue(chosen.stream().allMatch(t -> t.role().equals("config")));
 
         // a yml outside the space stops the job in one line; a budget the sweep lacks too
         Files.writeString(Path.of(out, "zz.yml"), space.largest().toHatYaml().replace("encoder-embed-dim-subtransformer: 32",

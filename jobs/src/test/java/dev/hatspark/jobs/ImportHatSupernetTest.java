@@ -135,13 +135,19 @@ class ImportHatSupernetTest {
         String fp = Ids.sha(dictBytes);
         fs.writeText(layout.corpusMeta(), new CorpusMeta(true, fp, fp, 60, 60, 12, 12, 12, 0.33, 0.33, null).toJson());
 
+        // HAT's own SubTransformer ymls (a folder, read in name order) on HAT's imported SuperTransformer
         EvalSubnet e = new EvalSubnet();
         e.run.root = root;
-        e.largest = true;
-        e.smallest = true;
+        e.configs = List.of(ORACLE.resolve("subtransformers").toString());
         e.maxTokens = 512;
-        e.run(spark);
-        assertTrue(spark.read().parquet(layout.evaluations()).count() >= 2);
+        List<EvalSubnet.Evaluation> evals = e.run(spark);
+        List<String> names = List.of("largest", "mixed_a", "mixed_b", "mixed_c", "mixed_d", "smallest");
+        List<String> hashes = new ArrayList<>();
+        for (String n : names) {
+            hashes.add(ArchConfig.fromHatYaml(Files.readString(ORACLE.resolve("subtransformers/" + n + ".yml")), n).hash());
+        }
+        assertEquals(hashes, evals.stream().map(EvalSubnet.Evaluation::configHash).toList());
+        assertEquals(6, spark.read().parquet(layout.evaluations()).count());
 
         MeasureLatency ml = new MeasureLatency();
         ml.run.root = root;

@@ -9,6 +9,8 @@ import dev.hatspark.space.ArchConfig;
 import dev.hatspark.util.BadInputException;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -24,6 +26,7 @@ import java.util.Set;
  */
 public final class HatExport {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(HatExport.class);
 
     private HatExport() {
     }
@@ -41,8 +44,15 @@ public final class HatExport {
     public static List<String> writeSweepWinners(SparkSession spark, Fs fs, Layout.Sweep dir, String spaceName) {
         List<String> written = new ArrayList<>();
         for (Winner w : winners(spark, fs, dir)) {
+            String text;
+            try {
+                text = yaml(w);
+            } catch (BadInputException e) { // attends to more than HAT's 3 last encoder layers: the sweep stands
+                LOG.warn("sweep {}: the winner of budget {} ms has no HAT yml: {}", w.sweepId(), w.budgetMs(), e.getMessage());
+                continue;
+            }
             String path = Fs.join(dir.hat(), fileName(spaceName, w));
-            fs.writeText(path, yaml(w));
+            fs.writeText(path, text);
             written.add(path);
         }
         Set<String> keep = new HashSet<>(written.stream().map(p -> p.substring(p.lastIndexOf('/') + 1)).toList());

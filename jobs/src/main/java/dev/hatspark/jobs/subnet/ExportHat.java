@@ -63,7 +63,11 @@ public final class ExportHat implements Job<ExportHat.Result> {
                 : HatExport.winners(spark, fs, layout.sweep(targets.sweepId)).stream()
                 .collect(Collectors.toMap(HatExport.Winner::budgetMs, Function.identity()));
         Map<String, String> files = new LinkedHashMap<>();
-        files.put(HatExport.fileName(ds.name, "supertransformer"), ds.toHatYaml());
+        try {
+            files.put(HatExport.fileName(ds.name, "supertransformer"), ds.toHatYaml());
+        } catch (BadInputException e) { // the configs may still be HAT's: export them
+            LOG.warn("export-hat: design space '{}' has no HAT SuperTransformer yml: {}", ds.name, e.getMessage());
+        }
         for (Targets.Target t : targets.resolve(spark, layout, ds)) {
             switch (t.role()) {
                 case "winner" -> {
