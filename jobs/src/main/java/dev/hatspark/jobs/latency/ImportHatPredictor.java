@@ -88,6 +88,13 @@ public final class ImportHatPredictor implements Job<ImportHatPredictor.Result> 
     }
 
     public record Result(String hardwareId, String dir, String sha256, int[] layers, double latNorm, Accuracy measured) {
+        @Override
+        public String toString() {
+            return hardwareId + " <- " + dir + " (sha256 " + sha256 + ", layers " + java.util.Arrays.toString(layers)
+                    + ", lat norm " + latNorm + (measured == null ? "" : String.format(java.util.Locale.ROOT,
+                    "; on this id's %d measurements RMSE %.2f ms = %.2f %%, Kendall τ %.3f", measured.n(), measured.rmseMs(),
+                    100 * measured.rmseRel(), measured.kendallTau())) + ")";
+        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Spaces;
+import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
 import dev.hatspark.util.BadInputException;
@@ -62,7 +63,7 @@ public final class PredictLatency implements Job<PredictLatency.Result> {
         public Long sample;
     }
 
-    @Option(names = "--space", description = "Design space of --sample (name or YAML); default: the supernet's, else hat-wmt14")
+    @Option(names = "--space", description = "Design space of --sample (name or YAML); default: the predictor's, else the supernet's, else hat-wmt14")
     public String space;
 
     @Option(names = "--seed", description = "Seed of --sample. Default: ${DEFAULT-VALUE}")
@@ -84,7 +85,7 @@ public final class PredictLatency implements Job<PredictLatency.Result> {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hardwareId);
-        Dataset<Row> configs = configs(spark, fs, layout);
+        Dataset<Row> configs = configs(spark, fs, layout, predictor);
         long t0 = System.nanoTime();
         spark.sparkContext().setJobDescription("predict-latency " + hardwareId + " -> " + out);
         try {
@@ -102,13 +103,14 @@ public final class PredictLatency implements Job<PredictLatency.Result> {
     }
 
     /** The configs to score, one {@code config_json} column. */
-    Dataset<Row> configs(SparkSession spark, Fs fs, Layout layout) {
+    Dataset<Row> configs(SparkSession spark, Fs fs, Layout layout, LatencyPredictor predictor) {
         if (input.sample != null) {
             if (input.sample < 1) {
                 throw new BadInputException("--sample must be at least 1, got " + input.sample);
             }
-            return sample(spark, Spaces.givenOrSupernet(fs, layout, space, "hat-wmt14"), input.sample, seed,
-                    partitions != null ? partitions : spark.sparkContext().defaultParallelism());
+            DesignSpace s = space == null && predictor.spec().space() != null ? predictor.spec().space()
+                    : Spaces.givenOrSupernet(fs, layout, space, "hat-wmt14");
+            return sample(spark, s, input.sample, seed, partitions != null ? partitions : spark.sparkContext().defaultParallelism());
         }
         if (input.sweep != null) {
             String population = layout.sweep(input.sweep).population();
@@ -145,19 +147,23 @@ public final class PredictLatency implements Job<PredictLatency.Result> {
     }
 
     /** {@code n} configs of {@code space}, sampled on the executors; config i from its own seeded RNG. */
-    static Dataset<Row> sample(SparkSession spark, DesignSpace space, long n, long seed, int partitions) {
+    public static Dataset<Row> sample(SparkSession spark, DesignSpace space, long n, long seed, int partitions) {
         String yaml = space.yaml();
         MapPartitionsFunction<Long, String> draw = ids -> {
             DesignSpace s = DesignSpace.parse(yaml, "space");
             List<String> out = new ArrayList<>();
             while (ids.hasNext()) {
-                long i = ids.next();
-                out.add(Genetics.sample(s, new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i)).toJson());
+                out.add(sampled(s, seed, ids.next()).toJson());
             }
             return out.iterator();
         };
         return spark.range(0, n, 1, partitions).as(Encoders.LONG()).mapPartitions(draw, Encoders.STRING())
                 .toDF("config_json");
+    }
+
+    /** Config {@code i} of {@link #sample}: a function of (seed, i) only, so any partitioning draws the same configs. */
+    public static ArchConfig sampled(DesignSpace space, long seed, long i) {
+        return Genetics.sample(space, new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i));
     }
 
     /** A bad config found inside a Spark task surfaces as a SparkException: report its one line. */

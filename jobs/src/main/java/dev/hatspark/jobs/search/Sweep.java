@@ -108,7 +108,7 @@ public final class Sweep implements Job<Sweep.Result> {
 
     @Option(names = "--spark-scoring-threshold", description = "A generation drawn at random (generation 0, --random) with more"
             + " candidates (population × budgets) than this scores them as a Spark job (predict-latency's path). Default: ${DEFAULT-VALUE}")
-    public long sparkScoringThreshold = 20_000;
+    public long sparkScoringThreshold = 100_000;
 
     /** Stops after this generation as if the driver had died there (tests of resume). */
     @Option(names = "--stop-after-generation", hidden = true)
