@@ -89,4 +89,23 @@ class SparkScoringTest {
             }
         }
     }
+
+    @Test
+    void benchScoringMeasuresEveryPathAndLeavesOutWhatWouldTakeTooLong() {
+        dev.hatspark.jobs.bench.ScoringBenchmark b = new dev.hatspark.jobs.bench.ScoringBenchmark();
+        b.run.root = layout.root();
+        b.hardwareId = "toy";
+        b.sizes = new long[] {100, 1_000_000_000L};
+        b.maxSeconds = 60;
+        dev.hatspark.jobs.bench.ScoringBenchmark.Result r = b.run(spark);
+        assertEquals(2, r.rows().size());
+        var small = r.rows().get(0);
+        for (double rate : new double[] {small.inProcess(), small.sweepSpark(), small.predictLatencyJob()}) {
+            assertTrue(rate > 0 && Double.isFinite(rate), small.toString());
+        }
+        var huge = r.rows().get(1);
+        assertTrue(Double.isNaN(huge.inProcess()) && Double.isNaN(huge.sweepSpark()) && Double.isNaN(huge.predictLatencyJob()),
+                "10^9 configs would take far beyond 60 s: " + huge);
+        assertTrue(r.toString().contains("toy"), r.toString());
+    }
 }
