@@ -5,13 +5,16 @@ import dev.hatspark.jobs.analysis.Report;
 import dev.hatspark.jobs.analysis.Sql;
 import dev.hatspark.jobs.bench.EvalBenchmark;
 import dev.hatspark.jobs.bench.PredictorBenchmark;
+import dev.hatspark.jobs.bench.ScoringBenchmark;
 import dev.hatspark.jobs.cli.Demo;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.Profile;
 import dev.hatspark.jobs.corpus.PrepareCorpus;
 import dev.hatspark.jobs.latency.FitPredictor;
+import dev.hatspark.jobs.latency.ImportHatPredictor;
 import dev.hatspark.jobs.latency.ImportLatency;
 import dev.hatspark.jobs.latency.MeasureLatency;
+import dev.hatspark.jobs.latency.PredictLatency;
 import dev.hatspark.jobs.search.Sweep;
 import dev.hatspark.jobs.subnet.Evaluate;
 import dev.hatspark.jobs.subnet.ExportHat;
@@ -32,8 +35,8 @@ import java.util.concurrent.Callable;
         description = {"HAT (Hardware-Aware Transformers) architecture search on Spark.",
                 "--debug (anywhere) or HAT_DEBUG=1: print the stack trace of a bad-input error too."},
         subcommands = {PrepareCorpus.class, TrainSupernet.class, ImportHatSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
-                FitPredictor.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
-                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class, ExportHat.class})
+                FitPredictor.class, ImportHatPredictor.class, PredictLatency.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
+                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class, ScoringBenchmark.class, ExportHat.class})
 public final class Hat implements Callable<Integer> {
 
     @Override

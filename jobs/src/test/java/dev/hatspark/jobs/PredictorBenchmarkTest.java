@@ -72,6 +72,9 @@ class PredictorBenchmarkTest {
         writeCsv(data.resolve("synthetic_xeon_all.csv"), 300, 1);
         writeCsv(data.resolve("synthetic_other.csv"), 200, 2);
         Files.writeString(data.resolve("README.md"), "not a csv");
+        // HAT's trained predictor of the xeon file (the synthetic HAT-format fixture, imported with Xeon's norm)
+        Files.copy(Path.of("..", "common", "src", "test", "resources", "hat-predictor", "predictor-legacy.pt"),
+                Files.createDirectories(data.resolve("predictors")).resolve("synthetic_xeon.pt"));
         PrintStream old = System.out;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
@@ -91,8 +94,9 @@ class PredictorBenchmarkTest {
         assertNull(other.hatRmsePct(), "no published figures for an unknown file");
         assertEquals("5.8–6.6", xeon.hatRmsePct());
         assertEquals(30, xeon.testRows());
+        assertEquals(java.util.List.of("mlp", "linear", "linear+derived"), java.util.List.copyOf(other.models().keySet()));
+        assertEquals(java.util.List.of("mlp", "linear", "linear+derived", "hat"), java.util.List.copyOf(xeon.models().keySet()));
         for (PredictorBenchmark.FileResult f : r.files()) {
-            assertEquals(java.util.List.of("mlp", "linear", "linear+derived"), java.util.List.copyOf(f.models().keySet()));
             for (PredictorBenchmark.ModelFigures m : f.models().values()) {
                 assertTrue(m.rmsePct().min() <= m.rmsePct().mean() && m.rmsePct().mean() <= m.rmsePct().max(), m.toString());
                 assertTrue(m.rmseMs().mean() > 0 && Double.isFinite(m.kendallTau().mean()), m.toString());
@@ -103,7 +107,7 @@ class PredictorBenchmarkTest {
         }
         String table = out.toString(StandardCharsets.UTF_8);
         assertTrue(table.contains("synthetic_xeon_all.csv: 300 rows") && table.contains("HAT (published)")
-                && table.contains("linear+derived"), table);
+                && table.contains("linear+derived") && table.contains("hat = HAT's trained predictor"), table);
         assertTrue(r.toString().contains("synthetic_other.csv: mlp "), r.toString());
     }
 

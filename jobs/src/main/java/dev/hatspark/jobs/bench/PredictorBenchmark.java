@@ -2,9 +2,11 @@ package dev.hatspark.jobs.bench;
 
 import dev.hatspark.util.BadInputException;
 import dev.hatspark.jobs.cli.Job;
+import dev.hatspark.jobs.latency.ImportHatPredictor;
 import dev.hatspark.jobs.ml.MlpRegressor;
 import dev.hatspark.latency.Accuracy;
 import dev.hatspark.latency.Features;
+import dev.hatspark.latency.HatPredictorWeights;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -60,6 +62,11 @@ import static org.apache.spark.sql.functions.log;
  * (decoder projections), {@code dl·dh}, {@code dl·dx} (total decoder self- and cross-attention
  * heads), {@code dl·da} (total encoder layers attended to by the decoder).
  *
+ * <p>{@code hat}: HAT's own trained predictor of the file's hardware ({@code <hat-predictors>/<stem>.pt},
+ * e.g. {@code wmt14ende_cpu_xeon.pt} beside {@code wmt14ende_cpu_xeon_all.csv}), imported as
+ * import-hat-predictor does and scored as it is, never refitted. HAT trained it on a random 80 % of
+ * the same file, so most of any test split here was its training data: its figures are optimistic.
+ *
  * <p>The CSVs are HAT's and are never copied into the project: when the folder is absent the
  * command says so on one line and ends normally.
  */
@@ -87,6 +94,10 @@ public final class PredictorBenchmark implements Job<PredictorBenchmark.Result> 
 
     @Option(names = "--data-dir", description = "Folder of HAT's latency CSVs, relative to the working directory. Default: ${DEFAULT-VALUE}")
     public String dataDir = "../shared/data/hat-latency";
+
+    @Option(names = "--hat-predictors", description = "Folder of HAT's trained predictors (<csv stem without _all>.pt);"
+            + " default: <data-dir>/predictors; those absent are left out")
+    public String hatPredictors;
 
     @Option(names = "--seeds", description = "Seeded 80/10/10 splits per file (seeds 0..n-1). Default: ${DEFAULT-VALUE}")
     public int seeds = 3;
@@ -225,6 +236,7 @@ public final class PredictorBenchmark implements Job<PredictorBenchmark.Result> 
         double meanLatency = rows.stream().mapToDouble(r -> r.getDouble(2)).average().orElseThrow();
         Map<String, List<Accuracy>> test = new LinkedHashMap<>();
         Map<String, List<Accuracy>> valid = new LinkedHashMap<>();
+        PipelineModel hatTrained = hatPredictor(spark, csv);
         for (int seed = 0; seed < seeds; seed++) {
             List<Row> shuffled = new ArrayList<>(rows);
             Collections.shuffle(shuffled, new Random(seed));
@@ -242,6 +254,10 @@ public final class PredictorBenchmark implements Job<PredictorBenchmark.Result> 
                         fmt(100 * v.rmseRel(), 2), fmt(100 * t.rmseRel(), 2), fmt(t.kendallTau(), 3),
                         fmt((System.nanoTime() - t0) / 1e9, 1));
             }
+            if (hatTrained != null) {
+                valid.computeIfAbsent("hat", k -> new ArrayList<>()).add(accuracy(hatTrained, va, "hat"));
+                test.computeIfAbsent("hat", k -> new ArrayList<>()).add(accuracy(hatTrained, te, "hat"));
+            }
             train.unpersist();
             va.unpersist();
             te.unpersist();
@@ -255,6 +271,25 @@ public final class PredictorBenchmark implements Job<PredictorBenchmark.Result> 
         }
         String[] hat = hatFigures(file);
         return new FileResult(file, n, n - nTrain - nValid, meanLatency, figures, hat[0], hat[1]);
+    }
+
+    /** HAT's trained predictor of this CSV's hardware as a pipeline reading "hat10", or null when its file is absent. */
+    private PipelineModel hatPredictor(SparkSession spark, Path csv) {
+        Path dir = hatPredictors != null ? Path.of(hatPredictors) : csv.resolveSibling("predictors");
+        String stem = csv.getFileName().toString().replaceFirst("(_all)?\\.csv$", "");
+        Path pt = dir.resolve(stem + ".pt");
+        Double latNorm = HatPredictorWeights.publishedLatNorm(stem);
+        if (!Files.isRegularFile(pt) || latNorm == null) {
+            LOG.info("bench-predictor {}: no HAT predictor {} of a known hardware: 'hat' left out", csv.getFileName(), pt);
+            return null;
+        }
+        try {
+            HatPredictorWeights w = HatPredictorWeights.read(Files.readAllBytes(pt), pt.toString());
+            double[] norm = HatPredictorWeights.FEATURE_NORM.stream().mapToDouble(Double::doubleValue).toArray();
+            return ImportHatPredictor.pipeline(spark, w, norm, latNorm, "hat10");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The models of one seed, each a Pipeline reading "hat10" or "mlp_features" and writing "prediction". */
@@ -310,6 +345,9 @@ public final class PredictorBenchmark implements Job<PredictorBenchmark.Result> 
             ModelFigures f = e.getValue();
             b.append(String.format(Locale.ROOT, "  %-16s %-24s %-24s %-24s %-24s %s%n", e.getKey(), cell(f.rmseMs(), 2),
                     cell(f.rmsePct(), 2), cell(f.mapdPct(), 2), cell(f.kendallTau(), 3), cell(f.validRmsePct(), 2)));
+        }
+        if (r.models().containsKey("hat")) {
+            b.append("  hat = HAT's trained predictor (.pt, imported, not refitted); HAT trained it on 80 % of this file, so it has seen most test rows\n");
         }
         if (r.hatRmsePct() != null) {
             b.append(String.format(Locale.ROOT, "  %-16s %-24s %-24s %-24s %-24s %s%n", "HAT (published)", "—",

@@ -72,10 +72,7 @@ public final class ImportLatency implements Job<ImportLatency.Result> {
 
     @Override
     public Result run(SparkSession spark) throws IOException {
-        if (hardwareId == null || !hardwareId.matches("[A-Za-z0-9][A-Za-z0-9._-]*") || !hardwareId.matches(".*[A-Za-z].*")) {
-            throw new BadInputException("--hardware-id must be letters, digits, '.', '_' or '-' with at least one letter, got '"
-                    + hardwareId + "'");
-        }
+        Hardware.checkId(hardwareId);
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         DesignSpace given = space == null ? null : Spaces.given(fs, space);

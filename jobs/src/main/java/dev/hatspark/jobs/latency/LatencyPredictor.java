@@ -8,6 +8,7 @@ import dev.hatspark.latency.FeatureSpec;
 import dev.hatspark.space.ArchConfig;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.Transformer;
+import org.apache.spark.ml.feature.ElementwiseProduct;
 import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.VectorUDT;
@@ -18,12 +19,20 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import dev.hatspark.jobs.store.Tables;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.List;
 
 import static org.apache.spark.sql.functions.callUDF;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
 
 /**
  * A fitted latency predictor: the MLlib {@link PipelineModel} (scaler → regressor) plus the
@@ -80,10 +89,23 @@ public final class LatencyPredictor implements Serializable {
 
     /** Predicted latency in ms of one config, computed in this JVM from the pipeline's parameters. */
     public double predictMs(ArchConfig c) {
-        Vector x = Vectors.dense(spec.vectors(List.of(c))[0]);
+        return predictFeaturesMs(spec.vectors(List.of(c))[0]);
+    }
+
+    /**
+     * Predicted latency in ms of one feature vector (the spec's features), computed in this JVM with
+     * the same arithmetic as the pipeline's Spark stages, so both paths give the same double.
+     */
+    public double predictFeaturesMs(double[] features) {
+        Vector x = Vectors.dense(features.clone());
         for (Transformer stage : pipeline.stages()) {
             if (stage instanceof StandardScalerModel s) {
                 x = scale(s, x);
+            } else if (stage instanceof ElementwiseProduct e) {
+                double[] v = x.toArray();
+                for (int i = 0; i < v.length; i++) {
+                    v[i] *= e.getScalingVec().apply(i);
+                }
             } else if (stage instanceof MlpRegressionModel m) {
                 return m.predict(x);
             } else if (stage instanceof LinearRegressionModel l) {
@@ -95,6 +117,7 @@ public final class LatencyPredictor implements Serializable {
         throw new IllegalStateException("predictor pipeline has no regressor stage");
     }
 
+    /** As StandardScalerModel.transform computes it: (x - mean) * (1 / std), 0 where std is 0. */
     private static Vector scale(StandardScalerModel s, Vector x) {
         double[] v = x.toArray();
         for (int i = 0; i < v.length; i++) {
@@ -103,10 +126,38 @@ public final class LatencyPredictor implements Serializable {
             }
             if (s.getWithStd()) {
                 double sd = s.std().apply(i);
-                v[i] = sd == 0 ? 0 : v[i] / sd;
+                v[i] *= sd == 0 ? 0 : 1.0 / sd;
             }
         }
         return Vectors.dense(v);
+    }
+
+    /**
+     * Scores configs on the executors: {@code config_json} column in, {@link Tables#PREDICTED_LATENCY}
+     * out (config_json in our canonical form). The pipeline's stages run as Spark ML transforms whose
+     * closures (the network's weights among them) travel in the stage's task binary, which Spark
+     * broadcasts once per job, so each executor receives the pipeline once, not once per task.
+     */
+    public Dataset<Row> score(Dataset<Row> configs) {
+        SparkSession spark = configs.sparkSession();
+        String name = "hat_config_and_hat10";
+        UDF1<String, Row> parse = json -> {
+            ArchConfig c = ArchConfig.fromJson(json);
+            double[] f = dev.hatspark.latency.Features.hat10(c);
+            return RowFactory.create(c.hash(), c.toJson(), f);
+        };
+        spark.udf().register(name, parse, new StructType().add("hash", DataTypes.StringType)
+                .add("json", DataTypes.StringType).add("hat10", DataTypes.createArrayType(DataTypes.DoubleType)));
+        Dataset<Row> parsed = configs.select(callUDF(name, col("config_json")).as("c"))
+                .select(col("c.hash").as("config_hash"), col("c.json").as("config_json"), col("c.hat10").as("hat10"));
+        List<Column> out = new ArrayList<>();
+        for (StructField f : Tables.PREDICTED_LATENCY.fields()) {
+            int hat10 = dev.hatspark.latency.Features.HAT10.indexOf(f.name());
+            Column c = f.name().equals("hardware_id") ? lit(hardwareId)
+                    : hat10 >= 0 ? col("hat10").getItem(hat10) : col(f.name());
+            out.add(c.cast(f.dataType()).as(f.name()));
+        }
+        return transform(parsed).select(out.toArray(Column[]::new));
     }
 
     /** Adds {@code predicted_latency_ms} to rows that have a {@code config_json} column. */

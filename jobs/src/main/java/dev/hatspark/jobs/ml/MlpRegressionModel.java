@@ -48,6 +48,15 @@ public final class MlpRegressionModel extends Model<MlpRegressionModel> implemen
         setDefault(predictionCol, "prediction");
     }
 
+    /**
+     * A model with given weights (layout of {@link #layers()}: per layer the out×in matrix row-major,
+     * then the out biases), predicting {@code output * labelStd + labelMean}: how a network trained
+     * elsewhere, such as one of HAT's latency predictors, becomes a Spark ML stage.
+     */
+    public static MlpRegressionModel of(String uid, int[] layers, double[] weights, double labelMean, double labelStd) {
+        return new MlpRegressionModel(uid, new MlpNet(layers.clone(), weights.clone(), labelMean, labelStd));
+    }
+
     @Override
     public String uid() {
         return uid;

@@ -106,6 +106,10 @@ public final class Sweep implements Job<Sweep.Result> {
     @Option(names = "--max-tokens", description = "Default: ${DEFAULT-VALUE}")
     public int maxTokens = 4096;
 
+    @Option(names = "--spark-scoring-threshold", description = "A generation drawn at random (generation 0, --random) with more"
+            + " candidates (population × budgets) than this scores them as a Spark job (predict-latency's path). Default: ${DEFAULT-VALUE}")
+    public long sparkScoringThreshold = 100_000;
+
     /** Stops after this generation as if the driver had died there (tests of resume). */
     @Option(names = "--stop-after-generation", hidden = true)
     public Integer stopAfter;
@@ -133,7 +137,8 @@ public final class Sweep implements Job<Sweep.Result> {
         LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hw);
         checkSpace(fs, layout, hw, predictor, space);
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
-        Evolution evo = new Evolution(space, params, predictor::predictMs);
+        SparkScoring scoring = new SparkScoring(predictor, sparkScoringThreshold);
+        Evolution evo = new Evolution(space, params, scoring);
         if ((budgets == null) == (budgetPercentiles == null)) {
             throw new BadInputException("give either --budgets (ms) or --budget-percentiles");
         }
@@ -171,6 +176,7 @@ public final class Sweep implements Job<Sweep.Result> {
         long t0 = System.nanoTime();
         for (int g = first; g < generations; g++) {
             long genStart = System.nanoTime();
+            scoring.prepare(spark, evo, space, g, random, bs, population);
             Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, bs, g, random, cache);
             double predictS = (System.nanoTime() - genStart) / 1e9;
             Map<String, ArchConfig> unique = Lockstep.unique(next);

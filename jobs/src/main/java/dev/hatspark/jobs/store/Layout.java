@@ -40,6 +40,8 @@ public record Layout(String root) {
         public String features() { return Fs.join(dir, "features.json"); }
         public String metrics() { return Fs.join(dir, "metrics"); }
         public String predictions() { return Fs.join(dir, "predictions"); }
+        /** Provenance of a predictor imported from HAT's files (import-hat-predictor): source, sha256, norms. */
+        public String importRecord() { return Fs.join(dir, "import.json"); }
         /** The same folder under another name: where a new version is written before it is swapped in. */
         public Predictor at(String otherDir) { return new Predictor(otherDir); }
     }

@@ -79,6 +79,24 @@ public final class Tables {
             .add("measured_latency_ms", DoubleType, false)
             .add("predicted_latency_ms", DoubleType, false);
 
+    /**
+     * predict-latency's output (a path of the user's, not of the run root): one row per scored config,
+     * then HAT's 10 features ({@code Features.HAT10}) as double columns.
+     */
+    public static final StructType PREDICTED_LATENCY = predictedLatency();
+
+    private static StructType predictedLatency() {
+        StructType s = new StructType()
+                .add("config_hash", StringType, false)
+                .add("config_json", StringType, false)
+                .add("hardware_id", StringType, false)
+                .add("predicted_latency_ms", DoubleType, false);
+        for (String f : dev.hatspark.latency.Features.HAT10) {
+            s = s.add(f, DoubleType, false);
+        }
+        return s;
+    }
+
     /** sweeps/&lt;id&gt;/population, partitioned by generation. */
     public static final StructType SWEEP_POPULATION = new StructType()
             .add("sweep_id", StringType, false)
