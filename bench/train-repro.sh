@@ -12,7 +12,12 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 runs="${1:-10}"
 work="${2:-/tmp/hat-train-repro}"
 shift $(( $# >= 2 ? 2 : $# ))
-recipe=(--space demo --steps 300 --warmup 75 --valid-every 75 --checkpoint-every 75 "$@")
+# the demo's train-supernet recipe; an option given on the command line replaces its default
+declare -A demo=([--space]=demo [--steps]=300 [--warmup]=75 [--valid-every]=75 [--checkpoint-every]=75)
+for a in "$@"; do unset "demo[${a%%=*}]"; done
+recipe=()
+for k in "${!demo[@]}"; do recipe+=("$k" "${demo[$k]}"); done
+recipe+=("$@")
 mkdir -p "$work"
 
 corpus() { # name input
@@ -33,6 +38,8 @@ settings=("demo en-es --seed 1" "reversed es-en --seed 1" "seed2 en-es --seed 2"
 printf '%-9s %5s %9s %s\n' setting runs diverged "bit-identical (weights+Adam / curve)"
 for s in "${settings[@]}"; do
   read -r name corp seedopt seed <<< "$s"
+  # HAT_REPRO_SETTINGS="reversed seed2" runs only those (e.g. one call per setting, side by side)
+  [[ -z "${HAT_REPRO_SETTINGS:-}" || " $HAT_REPRO_SETTINGS " == *" $name "* ]] || continue
   diverged=0
   : > "$work/$name.digests"
   for i in $(seq 1 "$runs"); do
