@@ -6,7 +6,9 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -53,25 +55,60 @@ public final class Adam implements AutoCloseable {
      * such updates the same way ("gradient overflow detected, ignoring gradient").
      */
     public boolean stepIfFinite(Map<String, NDArray> params, float lr) {
-        boolean finite = Grad.disabled(() -> {
-            try (NDScope ignored = new NDScope()) {
-                for (NDArray p : params.values()) {
-                    if (Grad.has(p)) {
-                        NDArray g = p.getGradient();
-                        if (g.isNaN().any().getBoolean() || g.isInfinite().any().getBoolean()) {
-                            return false;
-                        }
-                    }
-                }
-                return true;
-            }
-        });
+        boolean finite = Double.isFinite(gradNorm(params));
         if (finite) {
             step(params, lr);
         } else {
             clearGradients(params);
         }
         return finite;
+    }
+
+    /**
+     * The L2 norm of all gradients together (fairseq's grad_norm, what --clip-norm bounds); NaN or
+     * infinite when a gradient holds NaN or infinity (or squares beyond float range).
+     */
+    public double gradNorm(Map<String, NDArray> params) {
+        return Grad.disabled(() -> {
+            try (NDScope ignored = new NDScope()) {
+                double sum = 0;
+                for (NDArray p : params.values()) {
+                    if (Grad.has(p)) {
+                        sum += p.getGradient().square().sum().getFloat();
+                    }
+                }
+                return Math.sqrt(sum);
+            }
+        });
+    }
+
+    /** Multiplies every gradient by {@code factor} (gradient clipping). */
+    public void scaleGradients(Map<String, NDArray> params, float factor) {
+        Grad.disabled(() -> {
+            for (NDArray p : params.values()) {
+                if (Grad.has(p)) {
+                    try (NDArray g = p.getGradient()) {
+                        g.muli(factor);
+                    }
+                }
+            }
+            return null;
+        });
+    }
+
+    /** Names of the parameters whose gradient holds NaN or infinity, in parameter order. */
+    public List<String> nonFiniteGradients(Map<String, NDArray> params) {
+        return Grad.disabled(() -> {
+            List<String> out = new ArrayList<>();
+            try (NDScope ignored = new NDScope()) {
+                for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                    if (Grad.has(e.getValue()) && !Torch.allFinite(e.getValue().getGradient())) {
+                        out.add(e.getKey());
+                    }
+                }
+            }
+            return out;
+        });
     }
 
     /** Sets every gradient to zero (also one holding NaN or infinity, which subtracting itself would not clear). */

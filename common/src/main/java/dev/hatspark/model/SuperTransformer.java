@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -51,6 +52,8 @@ public final class SuperTransformer implements AutoCloseable {
     private final boolean hatArrangement;
     private final NDManager manager;
     private final Map<String, NDArray> params = new LinkedHashMap<>();
+    /** Receives named intermediate results of a forward while a diagnosis runs on this thread. */
+    private final ThreadLocal<BiConsumer<String, NDArray>> probe = new ThreadLocal<>();
 
     private SuperTransformer(DesignSpace space, int srcVocab, int tgtVocab, NDManager manager) {
         this.space = space;
@@ -316,6 +319,45 @@ public final class SuperTransformer implements AutoCloseable {
         return perToken.mul(mask).sum().div(batch.targetTokens);
     }
 
+    /**
+     * Where SubTransformer {@code c}'s training loss on {@code batch} first stops being finite: a parameter
+     * it reads, or the first intermediate result (e.g. {@code dec.1.cross.scores}, {@code logits}) holding NaN
+     * or infinity; "none" when all are finite. Set the random seed as for the failed step first, so
+     * dropout draws the same masks.
+     */
+    public String firstNonFinite(ArchConfig c, Batch batch, boolean train, float labelSmoothing) {
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            if (!Torch.allFinite(e.getValue())) {
+                return "parameter " + e.getKey();
+            }
+        }
+        String[] first = {null};
+        probe.set((name, x) -> {
+            if (first[0] == null && !Torch.allFinite(x)) {
+                first[0] = name;
+            }
+        });
+        try {
+            Grad.disabled(() -> {
+                try (ai.djl.ndarray.NDScope ignored = new ai.djl.ndarray.NDScope()) {
+                    seen("loss", loss(c, batch, train, labelSmoothing));
+                }
+                return null;
+            });
+        } finally {
+            probe.remove();
+        }
+        return first[0] == null ? "none" : first[0];
+    }
+
+    private NDArray seen(String name, NDArray x) {
+        BiConsumer<String, NDArray> p = probe.get();
+        if (p != null) {
+            p.accept(name, x);
+        }
+        return x;
+    }
+
     /** Summed target-token negative log-likelihood (no smoothing, no dropout): for validation loss. */
     public double nllSum(ArchConfig c, Batch batch) {
         NDArray target = batch.tgtOut(manager);
@@ -342,7 +384,8 @@ public final class SuperTransformer implements AutoCloseable {
     /** Output projection (tied to the target embedding) and log-softmax of final decoder states. */
     NDArray outputLogProbs(ArchConfig c, NDArray h) {
         int d = c.decoderEmbedDim();
-        return Linear.linear(h, tgtEmbedding().get(new NDIndex(":, :{}", d))).singletonOrThrow().logSoftmax(-1);
+        NDArray logits = seen("logits", Linear.linear(h, tgtEmbedding().get(new NDIndex(":, :{}", d))).singletonOrThrow());
+        return seen("log_probs", logits.logSoftmax(-1));
     }
 
     /**
@@ -356,14 +399,14 @@ public final class SuperTransformer implements AutoCloseable {
     List<NDArray> encode(ArchConfig c, NDArray src, NDArray srcMask, boolean train) {
         int d = c.encoderEmbedDim();
         float drop = train ? (float) (space.dropout * d / space.maxEncoderEmbed()) : 0f;
-        NDArray x = dropout(embed(srcEmbedding(), space.maxEncoderEmbed(), src, d), drop);
+        NDArray x = seen("enc.embed", dropout(embed(srcEmbedding(), space.maxEncoderEmbed(), src, d), drop));
         List<NDArray> states = new ArrayList<>();
         for (int i = 0; i < c.encoderLayerNum(); i++) {
             String p = "enc." + i + ".";
             int heads = c.encoderSelfAttentionHeads(i);
             int f = c.encoderFfnEmbedDim(i);
-            x = sublayer(x, p + "ln1.", d, drop, y -> attention(y, y, p + "self.", d, d, heads, srcMask));
-            x = sublayer(x, p + "ln2.", d, drop, y -> ffn(y, p + "ffn.", d, f, drop));
+            x = seen(p + "self", sublayer(x, p + "ln1.", d, drop, y -> attention(y, y, p + "self.", d, d, heads, srcMask)));
+            x = seen(p + "ffn", sublayer(x, p + "ln2.", d, drop, y -> ffn(y, p + "ffn.", d, f, drop)));
             states.add(finalNorm(x, "enc.ln.", d));
         }
         return states;
@@ -379,7 +422,7 @@ public final class SuperTransformer implements AutoCloseable {
         float drop = train ? (float) (space.dropout * d / space.maxDecoderEmbed()) : 0f;
         long len = tgtIn.getShape().get(1);
         NDArray causal = causalMask(len);
-        NDArray x = dropout(embed(tgtEmbedding(), space.maxDecoderEmbed(), tgtIn, d), drop);
+        NDArray x = seen("dec.embed", dropout(embed(tgtEmbedding(), space.maxDecoderEmbed(), tgtIn, d), drop));
         for (int i = 0; i < c.decoderLayerNum(); i++) {
             String p = "dec." + i + ".";
             int selfHeads = c.decoderSelfAttentionHeads(i);
@@ -388,11 +431,11 @@ public final class SuperTransformer implements AutoCloseable {
             int k = c.decoderArbitraryEndeAttn(i);
             NDArray memory = lastLayers(encoderStates, k);
             NDArray memoryMask = memoryMask(srcMask, k);
-            x = sublayer(x, p + "ln1.", d, drop, y -> attention(y, y, p + "self.", d, d, selfHeads, causal));
-            x = sublayer(x, p + "ln2.", d, drop, y -> attention(y, memory, p + "cross.", d, e, endeHeads, memoryMask));
-            x = sublayer(x, p + "ln3.", d, drop, y -> ffn(y, p + "ffn.", d, f, drop));
+            x = seen(p + "self", sublayer(x, p + "ln1.", d, drop, y -> attention(y, y, p + "self.", d, d, selfHeads, causal)));
+            x = seen(p + "cross", sublayer(x, p + "ln2.", d, drop, y -> attention(y, memory, p + "cross.", d, e, endeHeads, memoryMask)));
+            x = seen(p + "ffn", sublayer(x, p + "ln3.", d, drop, y -> ffn(y, p + "ffn.", d, f, drop)));
         }
-        return finalNorm(x, "dec.ln.", d);
+        return seen("dec.out", finalNorm(x, "dec.ln.", d));
     }
 
     /**
@@ -531,7 +574,7 @@ public final class SuperTransformer implements AutoCloseable {
         if (mask != null) {
             scores = scores.add(mask);
         }
-        NDArray out = scores.softmax(-1).matMul(vs).transpose(0, 2, 1, 3).reshape(b, tq, space.qkvDim);
+        NDArray out = seen(p + "softmax", seen(p + "scores", scores).softmax(-1)).matMul(vs).transpose(0, 2, 1, 3).reshape(b, tq, space.qkvDim);
         return Linear.linear(out, slice(p + "o.w", dOut, space.qkvDim), slice(p + "o.b", dOut)).singletonOrThrow();
     }
 

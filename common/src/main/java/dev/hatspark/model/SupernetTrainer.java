@@ -31,13 +31,33 @@ public final class SupernetTrainer {
     static final int MAX_SKIPPED_IN_A_ROW = 5;
     private static final Logger LOG = LoggerFactory.getLogger(SupernetTrainer.class);
 
+    /** {@code clipNorm}: the gradients' total L2 norm is clipped to this (fairseq's --clip-norm); 0 = off. */
     public record Options(long steps, float peakLr, int warmupSteps, float labelSmoothing, long seed,
-                          int validEvery, int checkpointEvery, int logEvery) implements Serializable {
+                          int validEvery, int checkpointEvery, int logEvery, float clipNorm) implements Serializable {
     }
 
-    /** One row of supernet/metrics; {@code trainLoss} is null for the row before the first update. */
-    public record Metrics(long step, Double trainLoss, double validLossLargest, double validLossSmallest,
+    /**
+     * One row of supernet/metrics; {@code trainLoss} and {@code gradNorm} (mean total gradient norm before
+     * clipping, over the updates since the previous row) are null for the row before the first update.
+     */
+    public record Metrics(long step, Double trainLoss, Double gradNorm, double validLossLargest, double validLossSmallest,
                           double tokensPerS) implements Serializable {
+    }
+
+    /**
+     * Training stopped: {@link #MAX_SKIPPED_IN_A_ROW} updates in a row had a non-finite loss or gradient.
+     * {@code lastCheckpoint} is the step of the newest checkpoint saved (0: none in this run).
+     */
+    public static final class DivergedException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+        public final long step;
+        public final long lastCheckpoint;
+
+        DivergedException(String message, long step, long lastCheckpoint) {
+            super(message);
+            this.step = step;
+            this.lastCheckpoint = lastCheckpoint;
+        }
     }
 
     /** Persists a consistent snapshot (model, optimizer, metrics so far) after {@code step} updates. */
@@ -60,9 +80,9 @@ public final class SupernetTrainer {
         }
     }
 
-    /** A metrics row of type M, computed at step 0 (trainLoss null) and every validEvery steps. */
+    /** A metrics row of type M, computed at step 0 (trainLoss and gradNorm null) and every validEvery steps. */
     public interface Validation<M> {
-        M at(long step, Double trainLoss, double tokensPerS);
+        M at(long step, Double trainLoss, Double gradNorm, double tokensPerS);
     }
 
     /** {@link Checkpointer} for any metrics row type. */
@@ -81,8 +101,8 @@ public final class SupernetTrainer {
                                long startStep, List<Metrics> previous, Checkpointer checkpointer) throws IOException {
         ArchConfig largest = model.space().largest();
         ArchConfig smallest = model.space().smallest();
-        return train(model, adam, train, Sampler.uniform(model.space(), opt.seed()), (step, trainLoss, tps) -> {
-            Metrics row = new Metrics(step, trainLoss, valid.validLoss(largest), valid.validLoss(smallest), tps);
+        return train(model, adam, train, Sampler.uniform(model.space(), opt.seed()), (step, trainLoss, gradNorm, tps) -> {
+            Metrics row = new Metrics(step, trainLoss, gradNorm, valid.validLoss(largest), valid.validLoss(smallest), tps);
             LOG.info("step {}/{}: train loss {} valid loss largest {} smallest {}", step, opt.steps(),
                     trainLoss == null ? "-" : fmt(trainLoss), fmt(row.validLossLargest()), fmt(row.validLossSmallest()));
             return row;
@@ -101,20 +121,25 @@ public final class SupernetTrainer {
         }
         List<M> metrics = new ArrayList<>(previous);
         if (startStep == 0 && metrics.isEmpty()) {
-            metrics.add(validation.at(0, null, 0));
+            metrics.add(validation.at(0, null, null, 0));
         }
         long t0 = System.nanoTime();
         long windowStart = t0;
         double lossSum = 0;
+        double normSum = 0;
+        double windowNormSum = 0;
         int skippedInARow = 0;
         long lossSteps = 0;
+        long windowSteps = 0;
         long windowTokens = 0;
         long intervalTokens = 0;
         long intervalStart = t0;
+        long lastSaved = startStep;
         for (long step = startStep + 1; step <= opt.steps(); step++) {
-            Batch batch = batchOf(train, step);
+            Batch batch = train.get(batchIndex(train.size(), step));
             ArchConfig config = sampler.at(step);
-            Engine.getInstance().setRandomSeed((int) (opt.seed() * 7919 + step));
+            int seed = (int) (opt.seed() * 7919 + step);
+            Engine.getInstance().setRandomSeed(seed);
             float loss;
             try (NDScope ignored = new NDScope();
                  GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -122,60 +147,86 @@ public final class SupernetTrainer {
                 gc.backward(l);
                 loss = l.getFloat();
             }
-            boolean updated = Float.isFinite(loss)
-                    && adam.stepIfFinite(model.parameterMap(), LearningRate.at(step, opt.peakLr(), opt.warmupSteps()));
-            if (updated) {
+            double norm = Float.isFinite(loss) ? adam.gradNorm(model.parameterMap()) : Double.NaN;
+            if (Double.isFinite(norm)) {
+                if (opt.clipNorm() > 0 && norm > opt.clipNorm()) {
+                    // fairseq's clip_grad_norm_: scale all gradients so that their total norm is clip-norm
+                    adam.scaleGradients(model.parameterMap(), (float) (opt.clipNorm() / (norm + 1e-6)));
+                }
+                adam.step(model.parameterMap(), LearningRate.at(step, opt.peakLr(), opt.warmupSteps()));
                 skippedInARow = 0;
                 lossSum += loss;
+                normSum += norm;
+                windowNormSum += norm;
                 lossSteps++;
+                windowSteps++;
                 windowTokens += batch.targetTokens;
                 intervalTokens += batch.targetTokens;
             } else {
                 // a non-finite loss or gradient: this update is skipped (weights and moments unchanged);
                 // only a run of them means the weights themselves went bad
+                String where;
+                if (Float.isFinite(loss)) {
+                    List<String> bad = adam.nonFiniteGradients(model.parameterMap());
+                    where = "gradient of " + (bad.size() > 3 ? bad.subList(0, 3) + " and " + (bad.size() - 3) + " more" : bad);
+                } else {
+                    Engine.getInstance().setRandomSeed(seed); // the same dropout masks as the failed forward
+                    where = "loss " + loss + ", first non-finite: " + model.firstNonFinite(config, batch, true, opt.labelSmoothing());
+                }
                 adam.clearGradients(model.parameterMap());
                 skippedInARow++;
-                LOG.warn("step {}: non-finite {} with config {} on a batch of {} pairs ({} x {} tokens): update skipped",
-                        step, Float.isFinite(loss) ? "gradient" : "loss " + loss, config.toJson(), batch.size,
-                        batch.srcLen, batch.tgtLen);
+                String what = "step " + step + ": non-finite " + where + " with config " + config.toJson() + " on "
+                        + describe(train, step, batch);
+                LOG.warn("{}: update skipped", what);
                 if (skippedInARow >= MAX_SKIPPED_IN_A_ROW) {
-                    throw new IllegalStateException("training diverged at step " + step + ": " + skippedInARow
-                            + " updates in a row had a non-finite loss or gradient; resume from the last checkpoint"
-                            + " with a lower --lr");
+                    throw new DivergedException("training diverged: " + skippedInARow + " updates in a row had a non-finite"
+                            + " loss or gradient, the last at " + what + "; every checkpoint is kept, the newest "
+                            + (lastSaved > 0 ? "at step " + lastSaved : "from before this run (none written by it)"),
+                            step, lastSaved);
                 }
             }
             if (step % opt.logEvery() == 0) {
                 long now = System.nanoTime();
                 double tps = windowTokens / ((now - windowStart) / 1e9);
                 double perStep = (now - t0) / 1e9 / (step - startStep);
-                LOG.info("step {}/{}: loss {} lr {} {} tok/s, ETA {}", step, opt.steps(),
+                LOG.info("step {}/{}: loss {} grad norm {} lr {} {} tok/s, ETA {}", step, opt.steps(),
                         lossSteps == 0 ? "-" : fmt(lossSum / lossSteps),
+                        windowSteps == 0 ? "-" : String.format("%.3f", windowNormSum / windowSteps),
                         String.format("%.2e", LearningRate.at(step, opt.peakLr(), opt.warmupSteps())),
                         Math.round(tps), Progress.eta(perStep * (opt.steps() - step)));
                 windowStart = now;
                 windowTokens = 0;
+                windowNormSum = 0;
+                windowSteps = 0;
             }
             boolean last = step == opt.steps();
             if (step % opt.validEvery() == 0 || last) {
                 double tps = intervalTokens / ((System.nanoTime() - intervalStart) / 1e9);
-                metrics.add(validation.at(step, lossSteps == 0 ? null : lossSum / lossSteps, tps));
+                metrics.add(validation.at(step, lossSteps == 0 ? null : lossSum / lossSteps,
+                        lossSteps == 0 ? null : normSum / lossSteps, tps));
                 lossSum = 0;
+                normSum = 0;
                 lossSteps = 0;
                 intervalTokens = 0;
                 intervalStart = System.nanoTime();
             }
             if (step % opt.checkpointEvery() == 0 || last) {
                 saver.save(step, model, adam, metrics);
+                lastSaved = step;
             }
         }
         return metrics;
     }
 
-    /** Batch of a step: epoch e visits every batch once in an order seeded by (seed, e). */
-    private Batch batchOf(List<Batch> train, long step) {
-        long epoch = (step - 1) / train.size();
-        int[] order = Batches.epochOrder(train.size(), opt.seed(), epoch);
-        return train.get(order[(int) ((step - 1) % train.size())]);
+    /** A batch as a log names it: its index in the batch list, the epoch, its size. */
+    private String describe(List<Batch> train, long step, Batch batch) {
+        return "batch " + batchIndex(train.size(), step) + " of " + train.size() + " (epoch " + (step - 1) / train.size() + ", " + batch.size + " pairs, "
+                + batch.srcLen + " x " + batch.tgtLen + " tokens)";
+    }
+
+    /** Index of the batch of a step: epoch e visits every batch once in an order seeded by (seed, e). */
+    private int batchIndex(int batches, long step) {
+        return Batches.epochOrder(batches, opt.seed(), (step - 1) / batches)[(int) ((step - 1) % batches)];
     }
 
     static String fmt(double v) {

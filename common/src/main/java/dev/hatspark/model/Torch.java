@@ -24,6 +24,13 @@ public final class Torch {
         }
     }
 
+    /** Whether every element of {@code a} is finite (no NaN, no infinity). */
+    public static boolean allFinite(ai.djl.ndarray.NDArray a) {
+        try (ai.djl.ndarray.NDArray bad = a.isNaN().logicalOr(a.isInfinite()).any()) {
+            return !bad.getBoolean();
+        }
+    }
+
     public static int threads() {
         Engine.getInstance();
         return JniUtils.getNumThreads();

@@ -7,7 +7,8 @@ import java.io.Serializable;
  * {@code steps} and the bookkeeping intervals must match for a checkpoint to be resumed.
  */
 public record TrainingRecipe(long steps, float lr, int warmup, float labelSmoothing, long seed, int maxTokens, int maxLen,
-                             int validEvery, int checkpointEvery, int logEvery, int keepCheckpoints) implements Serializable {
+                             int validEvery, int checkpointEvery, int logEvery, int keepCheckpoints, float clipNorm)
+        implements Serializable {
 
     /** What a checkpoint stores of its recipe, and a resume compares. */
     public String resumeKey() {
@@ -16,7 +17,7 @@ public record TrainingRecipe(long steps, float lr, int warmup, float labelSmooth
     }
 
     public SupernetTrainer.Options options() {
-        return new SupernetTrainer.Options(steps, lr, warmup, labelSmoothing, seed, validEvery, checkpointEvery, logEvery);
+        return new SupernetTrainer.Options(steps, lr, warmup, labelSmoothing, seed, validEvery, checkpointEvery, logEvery, clipNorm);
     }
 
     /**

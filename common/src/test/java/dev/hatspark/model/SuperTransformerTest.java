@@ -153,7 +153,7 @@ class SuperTransformerTest {
         for (int i = 0; i < 4; i++) {
             train.add(batch(100 + i, 20));
         }
-        SupernetTrainer.Options opt = new SupernetTrainer.Options(12, 3e-3f, 3, 0.1f, 11, 6, 6, 100);
+        SupernetTrainer.Options opt = new SupernetTrainer.Options(12, 3e-3f, 3, 0.1f, 11, 6, 6, 100, 0f);
         byte[][] saved = new byte[2][];
         List<SupernetTrainer.Metrics> straight;
         byte[] straightWeights;
@@ -216,14 +216,14 @@ class SuperTransformerTest {
     @Test
     void aFixedConfigTrainsOnlyItsOwnSlice() throws Exception {
         List<Batch> train = List.of(batch(200, 20), batch(201, 20));
-        SupernetTrainer.Options opt = new SupernetTrainer.Options(8, 3e-3f, 2, 0.1f, 5, 8, 8, 100);
+        SupernetTrainer.Options opt = new SupernetTrainer.Options(8, 3e-3f, 2, 0.1f, 5, 8, 8, 100, 0f);
         try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 3, root); Adam adam = Adam.hat(root)) {
             float[] layer1Before = m.parameterMap().get("enc.1.ffn.w1").toFloatArray();
             float[] ffnTailBefore = m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex("16:, :")).toFloatArray();
             float[] ffnHeadBefore = m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex(":16, :8")).toFloatArray();
             SubnetEvaluator ev = new SubnetEvaluator(m, train);
             List<Double> losses = new SupernetTrainer(opt).train(m, adam, train, SupernetTrainer.Sampler.fixed(small()),
-                    (step, trainLoss, tps) -> ev.validLoss(small()), 0, List.of(), (step, mm, a, rows) -> { });
+                    (step, trainLoss, gradNorm, tps) -> ev.validLoss(small()), 0, List.of(), (step, mm, a, rows) -> { });
             assertTrue(losses.get(1) < losses.get(0) - 0.1, "the config's loss drops: " + losses);
             assertArrayEquals(layer1Before, m.parameterMap().get("enc.1.ffn.w1").toFloatArray(), "a layer it lacks");
             assertArrayEquals(ffnTailBefore, m.parameterMap().get("enc.0.ffn.w1").get(new NDIndex("16:, :")).toFloatArray(),

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TrainingRecipeTest {
     private static TrainingRecipe recipe(long steps, float lr, int validEvery) {
-        return new TrainingRecipe(steps, lr, 10, 0.1f, 1, 512, 64, validEvery, 5, 5, 2);
+        return new TrainingRecipe(steps, lr, 10, 0.1f, 1, 512, 64, validEvery, 5, 5, 2, 0f);
     }
 
     @Test

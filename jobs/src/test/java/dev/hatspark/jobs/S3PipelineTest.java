@@ -362,7 +362,7 @@ class S3PipelineTest {
     static Checkpoints.State withoutThroughput(Checkpoints.State s) {
         return new Checkpoints.State(s.step(), s.seed(), s.spaceYaml(), s.srcVocab(), s.tgtVocab(), s.srcVocabFingerprint(),
                 s.tgtVocabFingerprint(), s.metrics().stream().map(m -> new SupernetTrainer.Metrics(m.step(), m.trainLoss(),
-                        m.validLossLargest(), m.validLossSmallest(), 0)).toList());
+                        m.gradNorm(), m.validLossLargest(), m.validLossSmallest(), 0)).toList());
     }
 
     static org.apache.spark.sql.Column[] columns(String names) {

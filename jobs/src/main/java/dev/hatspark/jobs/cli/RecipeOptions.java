@@ -43,6 +43,9 @@ public final class RecipeOptions {
     @Option(names = "--log-every", description = "Default: ${DEFAULT-VALUE}")
     public int logEvery = 50;
 
+    @Option(names = "--clip-norm", description = "Clip the gradients' total L2 norm to this (fairseq's --clip-norm); 0 = off. Default: ${DEFAULT-VALUE}")
+    public float clipNorm = 0f;
+
     @Option(names = "--threads", description = "PyTorch intra-op threads of the training (0 = all cores). Default: ${DEFAULT-VALUE}")
     public int threads = 0;
 
@@ -57,10 +60,13 @@ public final class RecipeOptions {
             throw new BadInputException("--steps, --max-tokens, --max-len, --warmup, --valid-every, --checkpoint-every,"
                     + " --keep-checkpoints and --log-every must be at least 1");
         }
+        if (clipNorm < 0 || !Float.isFinite(clipNorm)) {
+            throw new BadInputException("--clip-norm must be 0 (off) or a positive number, got " + clipNorm);
+        }
         if (validSentences < 0) {
             throw new BadInputException("--valid-sentences must be 0 (all) or more, got " + validSentences);
         }
         return new TrainingRecipe(steps, lr, warmup, labelSmoothing, seed, maxTokens, maxLen, validEvery,
-                checkpointEvery, logEvery, keepCheckpoints);
+                checkpointEvery, logEvery, keepCheckpoints, clipNorm);
     }
 }

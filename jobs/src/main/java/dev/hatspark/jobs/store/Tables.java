@@ -41,6 +41,7 @@ public final class Tables {
     public static final StructType SUPERNET_METRICS = new StructType()
             .add("step", LongType, false)
             .add("train_loss", DoubleType, true)
+            .add("grad_norm", DoubleType, true)
             .add("valid_loss_largest", DoubleType, false)
             .add("valid_loss_smallest", DoubleType, false)
             .add("tokens_per_s", DoubleType, false);
@@ -140,6 +141,7 @@ public final class Tables {
     public static final StructType SUBNET_METRICS = new StructType()
             .add("step", LongType, false)
             .add("train_loss", DoubleType, true)
+            .add("grad_norm", DoubleType, true)
             .add("valid_loss", DoubleType, false)
             .add("tokens_per_s", DoubleType, false);
 

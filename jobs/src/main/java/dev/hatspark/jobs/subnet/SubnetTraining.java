@@ -40,7 +40,7 @@ public final class SubnetTraining {
     public static final String INHERITED = "inherited";
 
     /** One row of subnets/<hash>/<init>/metrics. */
-    public record Metrics(long step, Double trainLoss, double validLoss, double tokensPerS) implements Serializable {
+    public record Metrics(long step, Double trainLoss, Double gradNorm, double validLoss, double tokensPerS) implements Serializable {
     }
 
     /** state.json of a SubTransformer checkpoint (a superset of {@link Checkpoints.ModelInfo}). */
@@ -106,10 +106,12 @@ public final class SubnetTraining {
                     model.parameterCount(config), recipe.steps());
             SubnetEvaluator evaluator = new SubnetEvaluator(model, Batches.byTokens(valid, recipe.maxTokens()));
             String[] last = new String[1];
-            List<Metrics> metrics = new SupernetTrainer(recipe.options()).train(model, adam,
+            List<Metrics> metrics;
+            try {
+                metrics = new SupernetTrainer(recipe.options()).train(model, adam,
                     Batches.byTokens(train, recipe.maxTokens()), SupernetTrainer.Sampler.fixed(config),
-                    (step, trainLoss, tps) -> {
-                        Metrics m = new Metrics(step, trainLoss, evaluator.validLoss(config), tps);
+                    (step, trainLoss, gradNorm, tps) -> {
+                        Metrics m = new Metrics(step, trainLoss, gradNorm, evaluator.validLoss(config), tps);
                         LOG.info("{} {} step {}/{}: train loss {} valid loss {}", config.hash(), init, step, recipe.steps(),
                                 trainLoss == null ? "-" : String.format("%.4f", trainLoss), String.format("%.4f", m.validLoss()));
                         return m;
@@ -118,6 +120,12 @@ public final class SubnetTraining {
                                 corpus.srcVocabSize(), corpus.tgtVocabSize(), corpus.srcVocabFingerprint(),
                                 corpus.tgtVocabFingerprint(), rows), m, a, recipe.keepCheckpoints());
                     });
+            } catch (SupernetTrainer.DivergedException e) {
+                // the learning rate is part of a SubTransformer checkpoint's recipe; the clip norm is not
+                throw new BadInputException("SubTransformer " + config.hash() + " (" + init + "): " + e.getMessage()
+                        + "; to resume from the newest checkpoint, rerun with --clip-norm 1, or delete " + dir.dir()
+                        + " and rerun with a lower --lr (e.g. " + recipe.lr() / 2 + ")");
+            }
             return new Outcome(config.hash(), init, recipe.steps(), last[0], metrics);
         }
     }

@@ -91,7 +91,7 @@ public final class TrainSubnet implements Job<List<TrainSubnet.Trained>> {
     private static void writeMetrics(SparkSession spark, Fs fs, Layout layout, SubnetTraining.Outcome o) {
         List<Row> rows = new ArrayList<>();
         for (SubnetTraining.Metrics m : o.metrics()) {
-            rows.add(RowFactory.create(m.step(), m.trainLoss(), m.validLoss(), m.tokensPerS()));
+            rows.add(RowFactory.create(m.step(), m.trainLoss(), m.gradNorm(), m.validLoss(), m.tokensPerS()));
         }
         fs.writeParquet(spark.createDataFrame(rows, Tables.SUBNET_METRICS).coalesce(1),
                 layout.subnet(o.configHash(), o.init()).metrics());

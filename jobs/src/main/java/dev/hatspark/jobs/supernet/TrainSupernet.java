@@ -91,7 +91,9 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
                 return new Result(start, metrics.isEmpty() ? null : metrics.get(metrics.size() - 1));
             }
             SubnetEvaluator evaluator = new SubnetEvaluator(model, Batches.byTokens(valid, r.maxTokens()));
-            List<Metrics> all = new SupernetTrainer(r.options()).train(model, adam, Batches.byTokens(train, r.maxTokens()),
+            List<Metrics> all;
+            try {
+                all = new SupernetTrainer(r.options()).train(model, adam, Batches.byTokens(train, r.maxTokens()),
                     evaluator, start, metrics, (step, m, a, rows) -> {
                         String saved = store.save(step, new Checkpoints.State(step, r.seed(), ds.yaml(), corpus.srcVocabSize(),
                                 corpus.tgtVocabSize(), corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), rows), m, a,
@@ -99,6 +101,10 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
                         writeMetrics(spark, fs, layout, rows);
                         LOG.info("checkpoint {} written", saved);
                     });
+            } catch (SupernetTrainer.DivergedException e) {
+                throw new BadInputException(e.getMessage() + "; to resume from the newest checkpoint, run train-supernet again"
+                        + " on this --root with a lower --lr (e.g. " + r.lr() / 2 + ") or --clip-norm 1");
+            }
             return new Result(r.steps(), all.get(all.size() - 1));
         }
     }
@@ -121,7 +127,7 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
     private static void writeMetrics(SparkSession spark, Fs fs, Layout layout, List<Metrics> rows) {
         List<Row> data = new ArrayList<>();
         for (Metrics m : rows) {
-            data.add(RowFactory.create(m.step(), m.trainLoss(), m.validLossLargest(), m.validLossSmallest(), m.tokensPerS()));
+            data.add(RowFactory.create(m.step(), m.trainLoss(), m.gradNorm(), m.validLossLargest(), m.validLossSmallest(), m.tokensPerS()));
         }
         fs.writeParquet(spark.createDataFrame(data, Tables.SUPERNET_METRICS).coalesce(1), layout.supernetMetrics());
     }
