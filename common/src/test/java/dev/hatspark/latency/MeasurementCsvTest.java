@@ -17,8 +17,8 @@ class MeasurementCsvTest {
             + "latency_std_encoder,latency_std_decoder";
 
     static Measurement timed(ArchConfig c, double enc, double dec) {
-        LatencyProtocol.Stats e = new LatencyProtocol.Stats(enc, enc, enc * 1.1, 0.5, 20);
-        LatencyProtocol.Stats d = new LatencyProtocol.Stats(dec, dec, dec * 1.1, 1.5, 20);
+        LatencyProtocol.Stats e = new LatencyProtocol.Stats(enc, enc, enc * 0.9, enc * 1.1, 0.5, 20);
+        LatencyProtocol.Stats d = new LatencyProtocol.Stats(dec, dec, dec * 0.9, dec * 1.1, 1.5, 20);
         return Measurement.timed(new Device("cpu-4t", "Some CPU, \"quoted\"", 4, "Linux/aarch64", "0.35.1", "2.7.1"),
                 "demo", 8000, c, LatencyProtocol.hat(), new LatencyProtocol.Timing(e, d), Instant.parse("2026-01-02T03:04:05.123456Z"));
     }
