@@ -130,7 +130,8 @@ public final class Schedule {
      */
     public record Label(String key, int passes, double encoderMs, double decoderMs, double rawMs, double trimmedMeanMs,
                         Double referenceMs, Double anchorMs, Double cpuSteal, Double loadAvg, boolean concurrent,
-                        double[][] normalized, double[] raw) implements Serializable {
+                        double[][] normalized, double[] raw, String statistic, List<LatencyProtocol.Timing> timings)
+            implements Serializable {
         public double latencyMs() {
             return encoderMs + decoderMs;
         }
@@ -191,7 +192,8 @@ public final class Schedule {
                     refs.isEmpty() ? null : mean(ref), anchor,
                     meanOrNull(ps.stream().map(t -> t.disturbance().cpuSteal()).toList()),
                     meanOrNull(ps.stream().map(t -> t.disturbance().loadAvg()).toList()),
-                    ps.stream().anyMatch(t -> t.disturbance().concurrent()), norm, raw));
+                    ps.stream().anyMatch(t -> t.disturbance().concurrent()), norm, raw, statistic.label,
+                    ps.stream().map(Timed::timing).toList()));
         }
         Map<String, Double> byStat = new LinkedHashMap<>();
         for (Statistic s : all) {
@@ -272,7 +274,7 @@ public final class Schedule {
         return n == 0 ? null : Math.sqrt(se / n);
     }
 
-    static double median(double[] v) {
+    public static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         int n = s.length;

@@ -38,6 +38,23 @@ class MeasurementCsvTest {
     }
 
     @Test
+    void aCsvWrittenBeforeTheInterleavedProtocolReadsWithTheAddedColumnsNull() {
+        Measurement m = timed(Genetics.sampleDistinct(DesignSpace.builtin("demo"), 1, 3).get(0), 2, 5);
+        int old = Measurement.COLUMNS.size() - Measurement.ADDED.size();
+        String header = String.join(",", MeasurementCsv.header().split(",", -1)).substring(0,
+                MeasurementCsv.header().indexOf(",raw_latency_ms"));
+        String[] f = MeasurementCsv.line(m).split(",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", -1);
+        String line = String.join(",", java.util.Arrays.copyOf(f, old));
+        MeasurementCsv.Parsed p = MeasurementCsv.parse(header + "\n" + line + "\n", "old.csv", null);
+        assertEquals(List.of(), p.bad());
+        Measurement back = p.rows().get(0);
+        assertEquals(7.0, back.latencyMs(), 1e-12);
+        for (Measurement.Column c : Measurement.ADDED) {
+            assertNull(back.get(c.name()), c.name());
+        }
+    }
+
+    @Test
     void badRowsNameFileLineColumnAndValue() {
         ArchConfig c = DesignSpace.builtin("demo").smallest();
         String good = MeasurementCsv.line(timed(c, 1, 2));
