@@ -274,6 +274,14 @@ public final class Schedule {
         return n == 0 ? null : Math.sqrt(se / n);
     }
 
+    /**
+     * Whether a measured latency meets its budget within the label noise (relative retest error):
+     * measured ≤ budget × (1 + noise); null without a budget, no allowance without a noise figure.
+     */
+    public static Boolean meetsBudget(double measuredMs, Double budgetMs, Double labelNoise) {
+        return budgetMs == null ? null : measuredMs <= budgetMs * (1 + (labelNoise == null ? 0 : labelNoise));
+    }
+
     public static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);

@@ -142,6 +142,31 @@ class ScheduleTest {
     }
 
     @Test
+    void aBudgetIsMetWithinTheLabelNoise() {
+        assertTrue(Schedule.meetsBudget(104, 100.0, 0.05));
+        assertFalse(Schedule.meetsBudget(106, 100.0, 0.05));
+        assertFalse(Schedule.meetsBudget(101, 100.0, null), "no noise figure, no allowance");
+        assertNull(Schedule.meetsBudget(50, null, 0.05), "the baseline has no budget");
+    }
+
+    @Test
+    void reanchoringScalesTheLabelNotTheRawTiming() {
+        ArchConfig c = DesignSpace.builtin("demo").median();
+        Map<String, Double> truth = Map.of(c.hash(), 10.0);
+        List<Schedule.Slot> plan = Schedule.plan(List.of(c.hash()), c.hash(), 2, 1, 1);
+        Schedule.Label l = Schedule.label(timeWithDrift(plan, truth, 0), Schedule.Statistic.MEDIAN, 20.0).labels().get(0);
+        Measurement m = Measurement.labelled(new Device("x-1t", "x", 1, "Linux/amd64", "0", "0"), "demo", 100, c,
+                LatencyProtocol.hat(), l, c.hash(), "run", java.time.Instant.EPOCH);
+        assertEquals(20.0, m.latencyMs(), 1e-9, "the reference itself, on a 20 ms anchor");
+        Measurement r = m.reanchored(30.0);
+        assertEquals(30.0, r.latencyMs(), 1e-9);
+        assertEquals((Double) r.get("encoder_ms") + (Double) r.get("decoder_ms"), r.latencyMs(), 1e-9);
+        assertEquals(m.get("raw_latency_ms"), r.get("raw_latency_ms"));
+        assertEquals(30.0, r.get("reference_anchor_ms"));
+        assertSame(m, m.reanchored(20.0));
+    }
+
+    @Test
     void theReferenceIsTheSpacesMedianSizeConfig() {
         DesignSpace s = DesignSpace.builtin("demo");
         ArchConfig m = s.median();

@@ -210,7 +210,7 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
             Measured m = measured.get(t.config().hash());
             Double predicted = predictor == null ? null : predictor.predictMs(t.config());
             double ms = m.latency().latencyMs();
-            Boolean meets = meetsBudget(ms, t.budgetMs(), labelNoise);
+            Boolean meets = Schedule.meetsBudget(ms, t.budgetMs(), labelNoise);
             results.add(new Result(t.config().hash(), t.role(), t.sweepId(), t.budgetMs(), m.bleu().bleu(), ms,
                     predicted, m.params(), m.hardwareId(), m.validLoss(), m.steps(), m.latency().rawMs(), labelNoise, meets));
             rows.add(RowFactory.create(t.config().hash(), t.budgetMs(), m.bleu().bleu(), ms, predicted, m.params(),
@@ -370,11 +370,6 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
                     String.format("%.2f", l.latencyMs()), String.format("%.2f", l.rawMs()), hw));
             return List.of(new Tuple2<>(hw, r)).iterator();
         }).collect().get(0);
-    }
-
-    /** A winner meets its budget when its measured latency is within the budget plus the label noise; null without a budget. */
-    static Boolean meetsBudget(double measuredMs, Double budgetMs, Double labelNoise) {
-        return budgetMs == null ? null : measuredMs <= budgetMs * (1 + (labelNoise == null ? 0 : labelNoise));
     }
 
     private static String pct(Double v) {
