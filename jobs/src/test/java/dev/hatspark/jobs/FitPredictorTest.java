@@ -143,24 +143,11 @@ class FitPredictorTest {
             t = t.drop(c.name());
         }
         t.write().partitionBy("hardware_id").parquet(old + "/latency/measurements");
-        copyTree(Path.of(root, "supernet"), Path.of(old, "supernet"));
+        PipelineTest.copy(Path.of(root, "supernet"), Path.of(old, "supernet"));
         FitPredictor f = job();
         f.run.root = old;
         assertEquals(hw, ((FitPredictor.Result) f.run(spark)).hardwareId());
         assertEquals(6, spark.read().parquet(old + "/latency/predictor/" + hw + "/metrics")
                 .where("label_noise_rel is null and above_noise is null").count());
-    }
-
-    static void copyTree(Path from, Path to) throws java.io.IOException {
-        try (var walk = Files.walk(from)) {
-            for (Path p : walk.toList()) {
-                Path q = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(q);
-                } else {
-                    Files.copy(p, q);
-                }
-            }
-        }
     }
 }
