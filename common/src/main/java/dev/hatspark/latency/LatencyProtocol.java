@@ -41,7 +41,8 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
     }
 
     /** Summary of repeated timings in milliseconds. */
-    public record Stats(double trimmedMean, double median, double p90, double std, int runs) implements Serializable {
+    public record Stats(double trimmedMean, double median, double p25, double p90, double std, int runs)
+            implements Serializable {
         public static Stats of(double[] ms, double trim) {
             double[] s = ms.clone();
             Arrays.sort(s);
@@ -49,7 +50,7 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
             double[] kept = Arrays.copyOfRange(s, drop, s.length - drop);
             double mean = Arrays.stream(kept).average().orElse(Double.NaN);
             double var = Arrays.stream(kept).map(x -> (x - mean) * (x - mean)).sum() / Math.max(1, kept.length - 1);
-            return new Stats(mean, quantile(s, 0.5), quantile(s, 0.9), Math.sqrt(var), s.length);
+            return new Stats(mean, quantile(s, 0.5), quantile(s, 0.25), quantile(s, 0.9), Math.sqrt(var), s.length);
         }
 
         private static double quantile(double[] sorted, double q) {

@@ -25,6 +25,24 @@ public final class Measurement implements Serializable {
     public record Column(String name, Type type, boolean nullable) implements Serializable {
     }
 
+    /**
+     * Columns of the interleaved protocol ({@link Schedule}), added after the first tables were
+     * written: absent from older tables and CSVs, where they read as null. latency_ms is the
+     * reference-normalized label; raw_latency_ms the same statistic without normalization.
+     */
+    public static final List<Column> ADDED = List.of(
+            new Column("raw_latency_ms", Type.DOUBLE, true),
+            new Column("trimmed_mean_ms", Type.DOUBLE, true),
+            new Column("statistic", Type.STRING, true),
+            new Column("passes", Type.INT, true),
+            new Column("reference_hash", Type.STRING, true),
+            new Column("reference_ms", Type.DOUBLE, true),
+            new Column("reference_anchor_ms", Type.DOUBLE, true),
+            new Column("cpu_steal", Type.DOUBLE, true),
+            new Column("load_avg", Type.DOUBLE, true),
+            new Column("concurrent", Type.BOOLEAN, true),
+            new Column("run_id", Type.STRING, true));
+
     public static final List<Column> COLUMNS = columns();
     private static final Map<String, Integer> INDEX = index();
 
@@ -59,6 +77,9 @@ public final class Measurement implements Serializable {
         c.add(new Column("decoder_steps", Type.INT, false));
         c.add(new Column("hat10_only", Type.BOOLEAN, false));
         c.add(new Column("measured_at", Type.TIMESTAMP, true));
+        for (Column a : ADDED) {
+            c.add(a);
+        }
         return Collections.unmodifiableList(c);
     }
 
@@ -111,7 +132,42 @@ public final class Measurement implements Serializable {
                 t.encoder().p90(), t.decoder().p90(), t.encoder().std(), t.decoder().std(), protocol.runs(),
                 protocol.srcLen(), protocol.beam(), protocol.steps(), false,
                 at.truncatedTo(java.time.temporal.ChronoUnit.MICROS))); // Parquet's timestamp precision
+        v.addAll(Arrays.asList(t.latencyMs(), t.latencyMs(), Schedule.Statistic.TRIMMED_MEAN.label, 1, null, null, null,
+                null, null, null, null));
         return new Measurement(v.toArray());
+    }
+
+    /**
+     * A config labelled by the interleaved schedule: encoder_ms, decoder_ms and latency_ms are the
+     * reference-normalized label; the medians, p90s and standard deviations are over all its passes'
+     * statistics as timed (medians of the per-pass values).
+     */
+    public static Measurement labelled(Device device, String space, int vocab, ArchConfig c, LatencyProtocol protocol,
+                                       Schedule.Label l, String referenceHash, String runId, Instant at) {
+        List<Object> v = new ArrayList<>(List.of(device.hardwareId(), device.cpuModel(), device.threads(),
+                device.osArch(), device.djlVersion(), device.pytorchVersion(), space, vocab, c.hash(), c.toJson()));
+        for (double f : Features.hat10(c)) {
+            v.add(f);
+        }
+        List<LatencyProtocol.Timing> ts = l.timings();
+        double encStd = rms(ts.stream().mapToDouble(t -> t.encoder().std()));
+        double decStd = rms(ts.stream().mapToDouble(t -> t.decoder().std()));
+        v.addAll(Arrays.asList(l.encoderMs(), l.decoderMs(), l.latencyMs(), Math.hypot(encStd, decStd),
+                med(ts.stream().mapToDouble(t -> t.encoder().median())), med(ts.stream().mapToDouble(t -> t.decoder().median())),
+                med(ts.stream().mapToDouble(t -> t.encoder().p90())), med(ts.stream().mapToDouble(t -> t.decoder().p90())),
+                encStd, decStd, protocol.runs(), protocol.srcLen(), protocol.beam(), protocol.steps(), false,
+                at.truncatedTo(java.time.temporal.ChronoUnit.MICROS),
+                l.rawMs(), l.trimmedMeanMs(), l.statistic(), l.passes(), l.referenceMs() == null ? null : referenceHash,
+                l.referenceMs(), l.anchorMs(), l.cpuSteal(), l.loadAvg(), l.concurrent(), runId));
+        return new Measurement(v.toArray());
+    }
+
+    private static double med(java.util.stream.DoubleStream s) {
+        return Schedule.median(s.toArray());
+    }
+
+    private static double rms(java.util.stream.DoubleStream s) {
+        return Math.sqrt(s.map(x -> x * x).average().orElse(Double.NaN));
     }
 
     /**
@@ -129,6 +185,8 @@ public final class Measurement implements Serializable {
         Double std = encoderStd == null || decoderStd == null ? null : Math.hypot(encoderStd, decoderStd);
         v.addAll(Arrays.asList(encoderMs, decoderMs, encoderMs + decoderMs, std, null, null, null, null, encoderStd,
                 decoderStd, null, hat.srcLen(), hat.beam(), hat.steps(), true, null));
+        v.addAll(Arrays.asList(null, encoderMs + decoderMs, Schedule.Statistic.TRIMMED_MEAN.label, null, null, null, null,
+                null, null, null, null));
         return new Measurement(v.toArray());
     }
 
@@ -149,6 +207,23 @@ public final class Measurement implements Serializable {
     public Measurement withHardwareId(String hardwareId) {
         Object[] v = values.clone();
         v[0] = hardwareId;
+        return new Measurement(v);
+    }
+
+    /**
+     * The same label under another reference anchor: concurrent tasks of a hardware's first chunk each
+     * anchor on their own reference timings; the driver then puts them all on one anchor.
+     */
+    public Measurement reanchored(double anchorMs) {
+        Double old = (Double) get("reference_anchor_ms");
+        if (old == null || old == anchorMs) {
+            return this;
+        }
+        Object[] v = values.clone();
+        for (String c : List.of("encoder_ms", "decoder_ms", "latency_ms")) {
+            v[INDEX.get(c)] = (Double) v[INDEX.get(c)] * anchorMs / old;
+        }
+        v[INDEX.get("reference_anchor_ms")] = anchorMs;
         return new Measurement(v);
     }
 

@@ -107,7 +107,8 @@ public final class MeasurementCsv {
         }
         List<String> required = new ArrayList<>();
         if (ours) {
-            Measurement.COLUMNS.forEach(c -> required.add(c.name()));
+            // files of hat-measure before the interleaved protocol lack the added columns: null there
+            Measurement.COLUMNS.stream().filter(c -> !Measurement.ADDED.contains(c)).forEach(c -> required.add(c.name()));
         } else {
             required.addAll(Features.HAT10);
             required.addAll(HAT_LATENCY);
@@ -162,6 +163,9 @@ public final class MeasurementCsv {
         }
 
         Object typed(Measurement.Column c) {
+            if (c.nullable() && !col.containsKey(c.name())) {
+                return null;
+            }
             String s = raw(c.name());
             if (s.isEmpty()) {
                 if (c.nullable()) {

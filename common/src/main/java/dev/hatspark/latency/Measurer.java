@@ -6,6 +6,7 @@ import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -56,9 +57,48 @@ public final class Measurer {
         }
     }
 
-    /** Times one config with the protocol (source tokens seeded by its hash) on {@code device}. */
-    public Measurement measure(ArchConfig c, Device device) {
-        LatencyProtocol.Timing t = protocol.measure(model, c, c.hash().hashCode());
-        return Measurement.timed(device, space.name, vocab, c, protocol, t, Instant.now());
+    /** Timings in progress in this JVM: a timing that saw another one is flagged {@code concurrent}. */
+    private static final java.util.concurrent.atomic.AtomicInteger ACTIVE = new java.util.concurrent.atomic.AtomicInteger();
+    private static final java.nio.file.Path PROC = java.nio.file.Path.of("/proc");
+
+    /** Times one config with the protocol (source tokens seeded by its hash), with what disturbed it. */
+    public Schedule.Timed time(Schedule.Slot slot, ArchConfig c) {
+        Disturbance.CpuTimes before = Disturbance.cpuTimes(PROC);
+        boolean concurrent = ACTIVE.incrementAndGet() > 1;
+        LatencyProtocol.Timing t;
+        try {
+            t = protocol.measure(model, c, c.hash().hashCode());
+        } finally {
+            concurrent |= ACTIVE.getAndDecrement() > 1;
+        }
+        return new Schedule.Timed(slot, t, new Disturbance(Disturbance.steal(before, Disturbance.cpuTimes(PROC)),
+                Disturbance.loadAvg(PROC), concurrent));
+    }
+
+    /**
+     * Times {@code configs} on the interleaved schedule of {@code options} (seeded by {@code seed}) with
+     * the space's median-size config as the reference, and labels them; {@code anchorMs} as in
+     * {@link Schedule#label}. {@code progress} sees each timing as it finishes.
+     */
+    public Schedule.Result measure(List<ArchConfig> configs, ScheduleOptions options, long seed, Double anchorMs,
+                                   java.util.function.Consumer<Schedule.Timed> progress) {
+        Map<String, ArchConfig> byHash = new java.util.LinkedHashMap<>();
+        configs.forEach(c -> byHash.put(c.hash(), c));
+        ArchConfig ref = space.median();
+        byHash.putIfAbsent(ref.hash(), ref);
+        List<Schedule.Slot> plan = Schedule.plan(configs.stream().map(ArchConfig::hash).toList(), ref.hash(),
+                options.passes(), options.referenceEvery(), seed);
+        List<Schedule.Timed> timed = new java.util.ArrayList<>();
+        for (Schedule.Slot s : plan) {
+            Schedule.Timed t = time(s, byHash.get(s.key()));
+            timed.add(t);
+            progress.accept(t);
+        }
+        return Schedule.label(timed, options.statistic(), anchorMs);
+    }
+
+    /** A label as a row of {@code latency/measurements/}. */
+    public Measurement row(Schedule.Label l, ArchConfig c, Device device, String runId, Instant at) {
+        return Measurement.labelled(device, space.name, vocab, c, protocol, l, space.median().hash(), runId, at);
     }
 }

@@ -25,6 +25,22 @@ public final class ProtocolOptions {
     @Option(names = "--trim", description = "Share of fastest and of slowest runs dropped. Default: ${DEFAULT-VALUE}")
     public double trim = LatencyProtocol.HAT.trim();
 
+    @Option(names = "--passes", description = "Interleaved passes over the configs; a config's label is the median of its"
+            + " passes. Default: ${DEFAULT-VALUE}")
+    public int passes = ScheduleOptions.DEFAULT.passes();
+
+    @Option(names = "--reference-every", description = "Time the reference config (the space's median-size one) after"
+            + " every N configs; 0: no reference. Default: ${DEFAULT-VALUE}")
+    public int referenceEvery = ScheduleOptions.DEFAULT.referenceEvery();
+
+    @Option(names = "--statistic", description = "Statistic of a pass's timed runs: median, p25 or trimmed-mean (HAT's)."
+            + " Default: ${DEFAULT-VALUE}")
+    public String statistic = ScheduleOptions.DEFAULT.statistic().label;
+
+    public ScheduleOptions schedule() {
+        return new ScheduleOptions(passes, referenceEvery, Schedule.Statistic.parse(statistic));
+    }
+
     public LatencyProtocol protocol() {
         return new LatencyProtocol(srcLen, beam, steps, warmup, runs, trim);
     }

@@ -13,6 +13,8 @@ public final class Torch {
      * parallel op of the process).
      */
     public static void threads(int intraOp, int interOp) {
+        // DJL reads this when it starts PyTorch, the one moment inter-op threads can still be set
+        System.getProperties().putIfAbsent("ai.djl.pytorch.num_interop_threads", String.valueOf(Math.max(1, interOp)));
         Engine.getInstance();
         JniUtils.setNumThreads(intraOp);
         if (interOp > 0 && JniUtils.getNumInteropThreads() != interOp) {

@@ -302,6 +302,24 @@ public final class DesignSpace implements Serializable {
                 min(decoderArbitraryEndeAttn));
     }
 
+    /**
+     * The median-size SubTransformer: every gene at its middle choice (the lower one of an even
+     * count). The latency protocol's reference config: timed between the others, its latency tracks
+     * the machine's speed at a size typical of the space.
+     */
+    public ArchConfig median() {
+        int el = mid(encoderLayerNum);
+        return uniform(mid(encoderEmbedDim), el, mid(encoderFfnEmbedDim), mid(encoderSelfAttentionHeads),
+                mid(decoderEmbedDim), mid(decoderLayerNum), mid(decoderFfnEmbedDim), mid(decoderSelfAttentionHeads),
+                mid(decoderEndeAttentionHeads), Math.min(mid(decoderArbitraryEndeAttn), el)).validate(this);
+    }
+
+    private static int mid(int[] a) {
+        int[] s = a.clone();
+        Arrays.sort(s);
+        return s[(s.length - 1) / 2];
+    }
+
     private static ArchConfig uniform(int ee, int el, int ef, int eh, int de, int dl, int df, int dh, int dx, int da) {
         return new ArchConfig(ee, fill(el, ef), fill(el, eh), de, fill(dl, df), fill(dl, dh), fill(dl, dx), fill(dl, da));
     }

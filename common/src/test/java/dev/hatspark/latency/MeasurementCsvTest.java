@@ -17,8 +17,8 @@ class MeasurementCsvTest {
             + "latency_std_encoder,latency_std_decoder";
 
     static Measurement timed(ArchConfig c, double enc, double dec) {
-        LatencyProtocol.Stats e = new LatencyProtocol.Stats(enc, enc, enc * 1.1, 0.5, 20);
-        LatencyProtocol.Stats d = new LatencyProtocol.Stats(dec, dec, dec * 1.1, 1.5, 20);
+        LatencyProtocol.Stats e = new LatencyProtocol.Stats(enc, enc, enc * 0.9, enc * 1.1, 0.5, 20);
+        LatencyProtocol.Stats d = new LatencyProtocol.Stats(dec, dec, dec * 0.9, dec * 1.1, 1.5, 20);
         return Measurement.timed(new Device("cpu-4t", "Some CPU, \"quoted\"", 4, "Linux/aarch64", "0.35.1", "2.7.1"),
                 "demo", 8000, c, LatencyProtocol.hat(), new LatencyProtocol.Timing(e, d), Instant.parse("2026-01-02T03:04:05.123456Z"));
     }
@@ -35,6 +35,23 @@ class MeasurementCsvTest {
         assertEquals(rows, p.rows(), "values, doubles and the timestamp read back exactly");
         assertEquals(1.0 / 3 + 7.25, p.rows().get(0).latencyMs(), 0);
         assertTrue(MeasurementCsv.header().startsWith("hardware_id,cpu_model,threads,"));
+    }
+
+    @Test
+    void aCsvWrittenBeforeTheInterleavedProtocolReadsWithTheAddedColumnsNull() {
+        Measurement m = timed(Genetics.sampleDistinct(DesignSpace.builtin("demo"), 1, 3).get(0), 2, 5);
+        int old = Measurement.COLUMNS.size() - Measurement.ADDED.size();
+        String header = String.join(",", MeasurementCsv.header().split(",", -1)).substring(0,
+                MeasurementCsv.header().indexOf(",raw_latency_ms"));
+        String[] f = MeasurementCsv.line(m).split(",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", -1);
+        String line = String.join(",", java.util.Arrays.copyOf(f, old));
+        MeasurementCsv.Parsed p = MeasurementCsv.parse(header + "\n" + line + "\n", "old.csv", null);
+        assertEquals(List.of(), p.bad());
+        Measurement back = p.rows().get(0);
+        assertEquals(7.0, back.latencyMs(), 1e-12);
+        for (Measurement.Column c : Measurement.ADDED) {
+            assertNull(back.get(c.name()), c.name());
+        }
     }
 
     @Test

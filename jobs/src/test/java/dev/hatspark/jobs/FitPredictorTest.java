@@ -94,6 +94,9 @@ class FitPredictorTest {
         // margin is modest, but a model that learned nothing cannot pass
         Dataset<Row> metrics = spark.read().parquet(root + "/latency/predictor/" + hw + "/metrics");
         assertEquals(6, metrics.count(), "mlp, linear, gbt x train, test");
+        // the labels' retest error (latency/runs) beside every model's error, and the flag consistent with it
+        double noise = spark.read().parquet(root + "/latency/runs").first().<Double>getAs("retest_error");
+        assertEquals(6, metrics.where("label_noise_rel = " + noise + " and above_noise = (rmse_rel > 2 * label_noise_rel)").count());
         List<Row> measured = spark.read().parquet(root + "/latency/measurements").select("config_json", "latency_ms").collectAsList();
         double mean = measured.stream().mapToDouble(x -> x.getDouble(1)).average().orElseThrow();
         double sd = Math.sqrt(measured.stream().mapToDouble(x -> Math.pow(x.getDouble(1) - mean, 2)).average().orElseThrow());
@@ -129,5 +132,22 @@ class FitPredictorTest {
         assertTrue(e3.getMessage().contains("has 3 measurements"), e3.getMessage());
         var e4 = assertThrows(IllegalArgumentException.class, () -> LatencyPredictor.load(spark, new Layout(few), "nope"));
         assertTrue(e4.getMessage().contains("no latency predictor for hardware id 'nope'"), e4.getMessage());
+    }
+
+    /** A root measured before the interleaved protocol (no added columns, no latency/runs) still fits; its label noise is unknown. */
+    @Test
+    void anOldMeasurementsTableStillFits() throws Exception {
+        String old = dir.resolve("old").toString();
+        Dataset<Row> t = spark.read().parquet(root + "/latency/measurements");
+        for (dev.hatspark.latency.Measurement.Column c : dev.hatspark.latency.Measurement.ADDED) {
+            t = t.drop(c.name());
+        }
+        t.write().partitionBy("hardware_id").parquet(old + "/latency/measurements");
+        PipelineTest.copy(Path.of(root, "supernet"), Path.of(old, "supernet"));
+        FitPredictor f = job();
+        f.run.root = old;
+        assertEquals(hw, ((FitPredictor.Result) f.run(spark)).hardwareId());
+        assertEquals(6, spark.read().parquet(old + "/latency/predictor/" + hw + "/metrics")
+                .where("label_noise_rel is null and above_noise is null").count());
     }
 }

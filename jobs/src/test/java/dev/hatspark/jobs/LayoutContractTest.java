@@ -37,6 +37,7 @@ class LayoutContractTest {
         tables.put(layout.supernetMetrics(), Tables.SUPERNET_METRICS);
         tables.put(layout.evaluations(), Tables.EVALUATIONS);
         tables.put(layout.latencyMeasurements(), Tables.LATENCY_MEASUREMENTS);
+        tables.put(layout.latencyRuns(), Tables.LATENCY_RUNS);
         Set<String> folders = new HashSet<>(List.of(layout.checkpoints()));
         Set<String> opaque = new HashSet<>(); // written by libraries (MLlib models), not by us
         for (String ckpt : fs.listIds(layout.checkpoints())) {

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -65,6 +66,20 @@ class MeasureLatencyTest {
         double shallow = t.where("decoder_layer_num = 1").agg(org.apache.spark.sql.functions.avg("decoder_ms")).first().getDouble(0);
         double deep = t.where("decoder_layer_num = 2").agg(org.apache.spark.sql.functions.avg("decoder_ms")).first().getDouble(0);
         assertTrue(deep > shallow, "deep " + deep + " vs shallow " + shallow);
+        // the interleaved protocol's columns: two passes, the median, normalized by the space's median config
+        String ref = dev.hatspark.space.DesignSpace.parse(PipelineTest.TINY_SPACE, "tiny").median().hash();
+        assertEquals(10, t.where("passes = 2 and statistic = 'median' and reference_hash = '" + ref + "'"
+                + " and raw_latency_ms > 0 and trimmed_mean_ms > 0 and reference_ms > 0").count());
+        assertEquals(1, t.select("reference_anchor_ms").distinct().count(), "one anchor for the whole table");
+        assertTrue(t.where("abs(latency_ms - raw_latency_ms * reference_anchor_ms / reference_ms) > 0.25 * latency_ms").isEmpty(),
+                "normalized ≈ raw × anchor / reference (exact per pass, medians of two passes here)");
+        if (Files.exists(Path.of("/proc/loadavg"))) {
+            assertTrue(t.where("load_avg is null").isEmpty());
+        }
+        Dataset<Row> runs = spark.read().parquet(root + "/latency/runs");
+        assertEquals(10, runs.agg(org.apache.spark.sql.functions.sum("configs")).first().getLong(0), "every config's noise");
+        assertTrue(runs.where("retest_error is null or retest_error < 0 or reference_ms is null").isEmpty());
+        assertNotNull(first.retestError());
 
         // rerun with the same seed: nothing new; another seed appends only new configs
         MeasureLatency.Result again = (MeasureLatency.Result) job(root, 10, 1).run(spark);
@@ -74,6 +89,62 @@ class MeasureLatencyTest {
         Dataset<Row> after = spark.read().parquet(root + "/latency/measurements");
         assertEquals(after.count(), after.select("hardware_id", "config_hash").distinct().count(), "no duplicates");
         assertTrue(after.count() > 10 && after.count() <= 16);
+    }
+
+    /**
+     * An interrupted run (chunks are committed whole, so an interruption leaves a prefix of chunks)
+     * resumed with the same options ends with the same configs, schedule settings and reference
+     * anchor as an uninterrupted run. The timings differ, as any two timings do.
+     */
+    @Test
+    void aResumedRunEqualsAnUninterruptedOne() {
+        String whole = dir.resolve("whole").toString();
+        String resumed = dir.resolve("resumed").toString();
+        MeasureLatency a = job(whole, 8, 5);
+        a.parallel = 1;
+        a.run(spark);
+        MeasureLatency cut = job(resumed, 4, 5); // the first chunk, as if killed during the second
+        cut.parallel = 1;
+        cut.run(spark);
+        MeasureLatency rest = job(resumed, 8, 5);
+        rest.parallel = 1;
+        MeasureLatency.Result r = (MeasureLatency.Result) rest.run(spark);
+        assertEquals(4, r.skipped());
+        assertEquals(4, r.measured());
+        String cols = "config_hash, config_json, hardware_id, passes, statistic, reference_hash, runs, concurrent";
+        assertEquals(rows(whole, cols), rows(resumed, cols));
+        for (String root : List.of(whole, resumed)) {
+            Dataset<Row> t = spark.read().parquet(root + "/latency/measurements");
+            assertEquals(1, t.select("reference_anchor_ms").distinct().count(), root + ": the first chunk's anchor throughout");
+            Dataset<Row> runs = spark.read().parquet(root + "/latency/runs");
+            double anchor = t.first().<Double>getAs("reference_anchor_ms");
+            assertEquals(anchor, runs.where("chunk = 0").first().<Double>getAs("reference_ms"), 1e-12,
+                    "the anchor is the first chunk's reference median");
+            assertEquals(List.of("0:4", "1:4"), runs.orderBy("chunk").collectAsList().stream()
+                    .map(x -> x.getAs("chunk") + ":" + x.getAs("configs")).toList());
+        }
+        assertEquals(2, spark.read().parquet(resumed + "/latency/runs").select("run_id").distinct().count());
+    }
+
+    static List<String> rows(String root, String cols) {
+        return spark.read().parquet(root + "/latency/measurements").selectExpr(cols.split(", ")).collectAsList().stream()
+                .map(Row::toString).sorted().toList();
+    }
+
+    @Test
+    void badScheduleOptionsAreOneLine() {
+        for (String[] bad : new String[][] {{"passes", "0", "--passes must be at least 1"},
+                {"reference", "-1", "--reference-every must be 0"}, {"statistic", "mean", "--statistic must be one of"}}) {
+            MeasureLatency m = job(dir.resolve("bad-" + bad[0]).toString(), 2, 1);
+            switch (bad[0]) {
+                case "passes" -> m.protocolOptions.passes = Integer.parseInt(bad[1]);
+                case "reference" -> m.protocolOptions.referenceEvery = Integer.parseInt(bad[1]);
+                default -> m.protocolOptions.statistic = bad[1];
+            }
+            var e = assertThrows(dev.hatspark.util.BadInputException.class, () -> m.run(spark));
+            assertTrue(e.getMessage().startsWith(bad[2]) && !e.getMessage().contains("\n"), e.getMessage());
+            assertFalse(Files.exists(dir.resolve("bad-" + bad[0])), "nothing written");
+        }
     }
 
     @Test

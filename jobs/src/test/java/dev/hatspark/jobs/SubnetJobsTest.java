@@ -131,8 +131,24 @@ class SubnetJobsTest {
         TrainSubnet largest = train(root, "inherited", 2);
         largest.targets.largest = true;
         largest.run(spark);
+        // this hardware's labels: evaluate must time with their schedule, reference anchor and noise
+        dev.hatspark.jobs.latency.MeasureLatency ml = new dev.hatspark.jobs.latency.MeasureLatency();
+        ml.run.root = root;
+        ml.samples = 4;
+        ml.chunk = 4;
+        ml.parallel = 1;
+        ml.protocolOptions.warmup = 1;
+        ml.protocolOptions.runs = 2;
+        ml.protocolOptions.referenceEvery = 2;
+        ml.run(spark);
+        Row measuring = spark.read().parquet(root + "/latency/runs").first();
         Evaluate ev = evaluate();
         List<Evaluate.Result> results = (List<Evaluate.Result>) ev.run(spark);
+        Row evaluating = spark.read().parquet(root + "/latency/runs").where("job = 'evaluate'").first();
+        assertEquals(measuring.<Double>getAs("reference_anchor_ms"), evaluating.<Double>getAs("reference_anchor_ms"),
+                "measured in the units of the labels: the same reference anchor");
+        assertEquals(2, evaluating.<Integer>getAs("reference_every"), "measure-latency's schedule");
+        assertEquals(2, evaluating.<Integer>getAs("configs"));
         assertEquals(List.of("baseline", "config"), results.stream().map(Evaluate.Result::role).toList());
         Dataset<Row> table = spark.read().parquet(root + "/subnets/results");
         assertEquals(2, table.count());
@@ -140,6 +156,10 @@ class SubnetJobsTest {
         table.collectAsList().forEach(r -> byHash.put(r.getAs("config_hash"), r));
         Row c = byHash.get(C.hash());
         assertTrue(c.<Double>getAs("measured_latency_ms") > 0);
+        assertTrue(c.<Double>getAs("measured_raw_latency_ms") > 0);
+        assertEquals(measuring.<Double>getAs("retest_error"), c.<Double>getAs("label_noise_rel"), 1e-12,
+                "the label noise is the measuring run's retest error");
+        assertTrue(c.isNullAt(c.fieldIndex("meets_budget")), "no budget, no verdict");
         assertTrue(c.isNullAt(c.fieldIndex("predicted_latency_ms")), "no predictor fitted in this run root");
         assertTrue(c.isNullAt(c.fieldIndex("budget_ms")));
         assertEquals(2L, c.<Long>getAs("train_steps"));

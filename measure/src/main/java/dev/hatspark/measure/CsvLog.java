@@ -29,7 +29,10 @@ final class CsvLog implements Closeable {
     private final BufferedWriter out;
     private final boolean tornLineDropped;
 
-    private CsvLog(Path file, Set<String> done, BufferedWriter out, boolean tornLineDropped) {
+    private final Double anchorMs;
+
+    private CsvLog(Path file, Set<String> done, BufferedWriter out, boolean tornLineDropped, Double anchorMs) {
+        this.anchorMs = anchorMs;
         this.file = file;
         this.done = done;
         this.out = out;
@@ -44,6 +47,7 @@ final class CsvLog implements Closeable {
     static CsvLog open(Path file, Map<String, Object> expect) throws IOException {
         boolean torn = false;
         Set<String> done = new HashSet<>();
+        Double[] anchor = {null};
         String text = Files.exists(file) ? Files.readString(file, StandardCharsets.UTF_8) : "";
         if (!text.isEmpty() && !text.endsWith("\n")) {
             long keep = text.lastIndexOf('\n') + 1;
@@ -73,15 +77,23 @@ final class CsvLog implements Closeable {
                     }
                 }
                 done.add(m.configHash());
+                if (anchor[0] == null) {
+                    anchor[0] = (Double) m.get("reference_anchor_ms");
+                }
             }
         }
         BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
-        return new CsvLog(file, done, w, torn);
+        return new CsvLog(file, done, w, torn, anchor[0]);
     }
 
     /** Config hashes already in the file. */
     Set<String> done() {
         return Set.copyOf(done);
+    }
+
+    /** The reference anchor of the file's first row that has one (null: none yet). */
+    Double anchorMs() {
+        return anchorMs;
     }
 
     boolean tornLineDropped() {

@@ -6,6 +6,8 @@ import dev.hatspark.latency.LatencyProtocol;
 import dev.hatspark.latency.ProtocolOptions;
 import dev.hatspark.latency.Measurement;
 import dev.hatspark.latency.Measurer;
+import dev.hatspark.latency.Schedule;
+import dev.hatspark.latency.ScheduleOptions;
 import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.ConfigSources;
@@ -66,6 +68,10 @@ public final class HatMeasure implements Callable<Integer> {
     @Option(names = "--threads", description = "PyTorch threads (0 = all cores of this device); part of the hardware id. Default: ${DEFAULT-VALUE}")
     int threads = 0;
 
+    @Option(names = "--chunk", description = "Configs timed together in interleaved passes and appended at once"
+            + " (an interruption loses at most one chunk). Default: ${DEFAULT-VALUE}")
+    int chunk = 50;
+
     @Option(names = "--warmup-seconds", description = "JIT and allocator warm-up before the first timing. Default: ${DEFAULT-VALUE}")
     double warmupSeconds = 5;
 
@@ -87,6 +93,8 @@ public final class HatMeasure implements Callable<Integer> {
     public static int execute(String... args) {
         // the natives come from this jar: DJL must never download, and must not close resources from finalizers
         System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
+        // one inter-op thread, fixed before PyTorch starts (it cannot change afterwards); intra-op is --threads
+        System.setProperty("ai.djl.pytorch.num_interop_threads", System.getProperty("ai.djl.pytorch.num_interop_threads", "1"));
         System.setProperty("ai.djl.disable_close_resource_on_finalize",
                 System.getProperty("ai.djl.disable_close_resource_on_finalize", "true"));
         CommandLine cli = new CommandLine(new HatMeasure()).setOverwrittenOptionsAllowed(true);
@@ -112,8 +120,12 @@ public final class HatMeasure implements Callable<Integer> {
     public Result run() throws IOException {
         DesignSpace ds = loadSpace(space);
         LatencyProtocol protocol = protocolOptions.protocol();
+        ScheduleOptions schedule = protocolOptions.schedule();
         if (vocabSize < 4) {
             throw new BadInputException("--vocab-size must be at least 4, got " + vocabSize);
+        }
+        if (chunk < 1) {
+            throw new BadInputException("--chunk must be at least 1, got " + chunk);
         }
         List<ArchConfig> todo = configs != null ? readConfigs(configs, ds) : sample(ds);
         Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 1);
@@ -127,6 +139,7 @@ public final class HatMeasure implements Callable<Integer> {
         expect.put("beam", protocolOptions.beam);
         expect.put("decoder_steps", protocolOptions.steps);
         expect.put("runs", protocolOptions.runs);
+        expect.put("statistic", schedule.statistic().label);
         try (CsvLog log = CsvLog.open(file, expect)) {
             if (log.tornLineDropped()) {
                 System.out.println("hat-measure: dropped the torn last line of " + file + " (an interrupted write)");
@@ -145,18 +158,39 @@ public final class HatMeasure implements Callable<Integer> {
                     sinceStart() - ready);
             long t0 = System.nanoTime();
             double first = -1;
-            for (int i = 0; i < left.size(); i++) {
-                Measurement m = measurer.measure(left.get(i), device);
-                log.append(m);
+            String runId = java.util.UUID.randomUUID().toString();
+            Double anchor = log.anchorMs(); // a resumed file keeps its first run's reference anchor
+            List<Double> errors = new ArrayList<>();
+            List<Integer> sizes = new ArrayList<>();
+            for (int from = 0; from < left.size(); from += chunk) {
+                List<ArchConfig> part = left.subList(from, Math.min(left.size(), from + chunk));
+                Schedule.Result r = measurer.measure(part, schedule, seed + from, anchor, t -> { });
+                anchor = anchor != null ? anchor : r.summary().anchorMs();
+                java.time.Instant now = java.time.Instant.now();
+                Map<String, Schedule.Label> byKey = new java.util.HashMap<>();
+                r.labels().forEach(l -> byKey.put(l.key(), l));
+                for (ArchConfig c : part) {
+                    log.append(measurer.row(byKey.get(c.hash()), c, device, runId, now));
+                }
                 if (first < 0) {
                     first = sinceStart();
                 }
-                double perConfig = (System.nanoTime() - t0) / 1e9 / (i + 1);
-                System.out.printf("hat-measure: %d/%d configs (%.1f ms), ETA %s%n", skipped + i + 1, todo.size(),
-                        m.latencyMs(), Progress.eta(perConfig * (left.size() - i - 1)));
+                errors.add(r.summary().retestError());
+                sizes.add(r.summary().configs());
+                int finished = from + part.size();
+                double perConfig = (System.nanoTime() - t0) / 1e9 / finished;
+                System.out.printf("hat-measure: %d/%d configs, retest error %s, reference drift %s, ETA %s%n",
+                        skipped + finished, todo.size(), pct(r.summary().retestError()), pct(r.summary().referenceDrift()),
+                        Progress.eta(perConfig * (left.size() - finished)));
             }
+            System.out.printf("hat-measure: label retest error %s (relative RMSE between passes of the same configs)%n",
+                    pct(Schedule.pooled(errors, sizes)));
             return new Result(file.toString(), device.hardwareId(), todo.size(), skipped, left.size(), first);
         }
+    }
+
+    private static String pct(Double v) {
+        return v == null ? "-" : String.format("%.2f %%", 100 * v);
     }
 
     private List<ArchConfig> sample(DesignSpace ds) {

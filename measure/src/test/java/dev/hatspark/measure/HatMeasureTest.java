@@ -112,6 +112,9 @@ class HatMeasureTest {
         assertEquals(rows.subList(0, 3), after.subList(0, 3));
 
         assertEquals(0, run(args(csv, 6)).measured(), "nothing left to do");
+        assertEquals(1, after.stream().map(m -> m.get("reference_anchor_ms")).distinct().count(),
+                "the resumed run normalizes by the file's first anchor");
+        assertTrue(after.stream().allMatch(m -> Integer.valueOf(2).equals(m.get("passes")) && m.get("reference_ms") != null));
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Tables;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hatspark.search.Pareto;
@@ -145,12 +146,16 @@ public final class Report implements Job<Report.Result> {
         page.html.append("<h2>Latency predictor <code>").append(esc(hw)).append("</code></h2>\n");
         String metrics = dir.metrics();
         if (new Fs(spark.sparkContext().hadoopConfiguration()).exists(metrics)) {
+            // the labels' retest error beside each model's error: a model far above it is flagged (older tables: -)
             page.html.append("<table><tr><th>model</th><th>split</th><th>RMSE (ms)</th><th>RMSE / mean</th>"
-                    + "<th>R²</th><th>Kendall τ</th><th>n</th></tr>\n");
-            for (Row m : spark.read().parquet(metrics).orderBy("model", "split").collectAsList()) {
+                    + "<th>label noise</th><th>far above noise</th><th>R²</th><th>Kendall τ</th><th>n</th></tr>\n");
+            for (Row m : spark.read().schema(Tables.PREDICTOR_METRICS).parquet(metrics).orderBy("model", "split").collectAsList()) {
+                Boolean above = m.getAs("above_noise");
                 page.html.append("<tr><td>").append(esc(m.getAs("model"))).append("</td><td>").append(esc(m.getAs("split")))
                         .append("</td><td>").append(num(m.getAs("rmse_ms"))).append("</td><td>")
-                        .append(num(m.getAs("rmse_rel"))).append("</td><td>").append(num(m.getAs("r2")))
+                        .append(num(m.getAs("rmse_rel"))).append("</td><td>")
+                        .append(m.getAs("label_noise_rel") == null ? "-" : num(m.getAs("label_noise_rel"))).append("</td><td>")
+                        .append(above == null ? "-" : above ? "yes" : "no").append("</td><td>").append(num(m.getAs("r2")))
                         .append("</td><td>").append(num(m.getAs("kendall_tau"))).append("</td><td>")
                         .append(m.<Long>getAs("n")).append("</td></tr>\n");
             }
@@ -171,7 +176,8 @@ public final class Report implements Job<Report.Result> {
         // the columns shown, in this order, where the table has them
         List<String> cols = new ArrayList<>();
         Set<String> has = Set.of(t.columns());
-        for (String c : List.of("budget_ms", "config_hash", "predicted_latency_ms", "measured_latency_ms", "bleu", "params")) {
+        for (String c : List.of("budget_ms", "config_hash", "predicted_latency_ms", "measured_latency_ms",
+                "label_noise_rel", "meets_budget", "bleu", "params")) {
             if (has.contains(c)) {
                 cols.add(c);
             }

@@ -4,6 +4,7 @@ import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Tables;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,7 +20,7 @@ import java.util.Map;
 
 /** sql: registers the run root's tables as temporary views and runs a Spark SQL query over them. */
 @Command(name = "sql", mixinStandardHelpOptions = true,
-        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, subnets, validation_configs, validation_summary).")
+        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, latency_runs, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, subnets, validation_configs, validation_summary).")
 public final class Sql implements Job<String> {
     @Mixin
     public RunOptions run = new RunOptions();
@@ -43,13 +44,15 @@ public final class Sql implements Job<String> {
         views.put("supernet_metrics", layout.supernetMetrics());
         views.put("evaluations", layout.evaluations());
         views.put("latency_measurements", layout.latencyMeasurements());
+        views.put("latency_runs", layout.latencyRuns());
         views.put("subnets", layout.subnetResults());
         views.put("validation_configs", layout.validationConfigs());
         views.put("validation_summary", layout.validationSummary());
         Map<String, String> registered = new LinkedHashMap<>();
         views.forEach((view, path) -> {
             if (fs.exists(path)) {
-                spark.read().parquet(path).createOrReplaceTempView(view);
+                (view.equals("latency_measurements") ? Tables.readMeasurements(spark, path) : spark.read().parquet(path))
+                        .createOrReplaceTempView(view);
                 registered.put(view, path);
             }
         });

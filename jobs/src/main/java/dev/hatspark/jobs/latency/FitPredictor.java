@@ -94,7 +94,7 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
         if (!fs.exists(layout.latencyMeasurements())) {
             throw new BadInputException(layout.latencyMeasurements() + " does not exist: run measure-latency first");
         }
-        Dataset<Row> all = spark.read().parquet(layout.latencyMeasurements());
+        Dataset<Row> all = Tables.readMeasurements(spark, layout.latencyMeasurements());
         List<String> ids = all.select("hardware_id").distinct().orderBy("hardware_id").as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
         String hw = hardwareId;
         if (hw == null) {
@@ -135,6 +135,9 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
         regressors.put("linear", new LinearRegression().setRegParam(0.0));
         regressors.put("gbt", new GBTRegressor().setMaxIter(gbtIter).setMaxDepth(5).setSeed(seed));
         List<Row> metrics = new ArrayList<>();
+        // the labels' own noise (retest error between passes), to tell a poor predictor from noisy labels
+        LatencyRuns.Noise noise = LatencyRuns.noise(spark, fs, layout, hw);
+        Double labelNoise = noise == null ? null : noise.retestError();
         Map<String, Accuracy> testAccuracy = new LinkedHashMap<>();
         PipelineModel mlp = null;
         Dataset<Row> predictions = null;
@@ -155,7 +158,7 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
             for (String split : List.of("train", "test")) {
                 Accuracy a = accuracy(model.transform(split.equals("test") ? test : train));
                 metrics.add(RowFactory.create(r.getKey(), split, a.rmseMs(), a.rmseRel(), a.mapd(), a.r2(),
-                        a.kendallTau(), a.n(), spec.kind(), hw, note));
+                        a.kendallTau(), a.n(), spec.kind(), hw, note, labelNoise, aboveNoise(a.rmseRel(), labelNoise)));
                 if (split.equals("test")) {
                     testAccuracy.put(r.getKey(), a);
                 }
@@ -164,6 +167,10 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
             LOG.info("fit-predictor {} [{}]: test RMSE {} ms ({} % of mean), MAPD {} %, R² {}, Kendall τ {} (fit {} s)",
                     r.getKey(), hw, fmt(a.rmseMs()), fmt(100 * a.rmseRel()), fmt(100 * a.mapd()), fmt(a.r2()),
                     fmt(a.kendallTau()), fmt(seconds));
+            if (Boolean.TRUE.equals(aboveNoise(a.rmseRel(), labelNoise))) {
+                LOG.warn("fit-predictor {} [{}]: test error {} % is far above the labels' retest error {} %: the predictor,"
+                        + " not the measuring, limits accuracy", r.getKey(), hw, fmt(100 * a.rmseRel()), fmt(100 * labelNoise));
+            }
         }
         // the whole folder is written beside the old one, then swapped in
         String dir = layout.predictor(hw).dir();
@@ -183,6 +190,14 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
         data.unpersist();
         rows.unpersist();
         return new Result(hw, spec.kind(), testAccuracy);
+    }
+
+    /** How far above the label noise a predictor's error may be before it is flagged. */
+    static final double NOISE_FLAG_RATIO = 2.0;
+
+    /** Whether {@code rmseRel} is more than {@link #NOISE_FLAG_RATIO} × the label noise; null without a noise figure. */
+    static Boolean aboveNoise(double rmseRel, Double labelNoise) {
+        return labelNoise == null ? null : rmseRel > NOISE_FLAG_RATIO * labelNoise;
     }
 
     private static PipelineStage withFeaturesCol(PipelineStage s) {

@@ -12,6 +12,9 @@ import dev.hatspark.latency.Device;
 import dev.hatspark.latency.LatencyProtocol;
 import dev.hatspark.latency.ProtocolOptions;
 import dev.hatspark.latency.Measurer;
+import dev.hatspark.latency.Measurement;
+import dev.hatspark.latency.Schedule;
+import dev.hatspark.latency.ScheduleOptions;
 import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
@@ -37,9 +40,11 @@ import java.util.Set;
 
 /**
  * measure-latency: times sampled SubTransformers with real DJL inference on the executors' CPUs
- * (HAT's protocol, {@link LatencyProtocol}) and appends the rows to {@code latency/measurements/},
- * partitioned by hardware id. Work is committed in chunks: an interrupted run keeps every finished
- * chunk, and a rerun skips configs already measured on the same hardware.
+ * (HAT's protocol, {@link LatencyProtocol}, on the interleaved {@link Schedule}) and appends the rows to
+ * {@code latency/measurements/}, partitioned by hardware id, and each chunk's noise to {@code latency/runs/}.
+ * Work is committed in chunks, each timed in interleaved passes with the reference config: an
+ * interrupted run keeps every finished chunk, and a rerun skips configs already measured on the
+ * same hardware and normalizes by the same reference anchor.
  */
 @Command(name = "measure-latency", mixinStandardHelpOptions = true,
         description = "Measure SubTransformer latency on the executors' hardware into latency/measurements/.")
@@ -80,42 +85,79 @@ public final class MeasureLatency implements Job<MeasureLatency.Result> {
         return "measure-latency";
     }
 
-    /** The result the CLI prints. */
-    public record Result(int sampled, int skipped, long measured, String table) {
+    /** The result the CLI prints: configs, and the run's label noise pooled over its chunks (null with one pass). */
+    public record Result(int sampled, int skipped, long measured, String table, Double retestError, Double referenceDrift) {
+    }
+
+    /** What one task timed: its rows and their noise. */
+    record Slice(String hardwareId, String anchorKey, List<Measurement> rows, Schedule.Summary summary)
+            implements java.io.Serializable {
     }
 
     @Override
     public Result run(SparkSession spark) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
-        DesignSpace ds = Spaces.givenOrSupernet(fs, layout, space, "demo");
-        int vocab = vocabSize != null ? vocabSize
-                : fs.exists(layout.corpusMeta()) ? CorpusMeta.read(fs, layout).tgtVocabSize() : 8000;
         LatencyProtocol protocol = protocolOptions.protocol();
+        ScheduleOptions schedule = protocolOptions.schedule();
         if (samples < 1 || chunk < 1) {
             throw new BadInputException("--samples and --chunk must be at least 1");
         }
+        DesignSpace ds = Spaces.givenOrSupernet(fs, layout, space, "demo");
+        int vocab = vocabSize != null ? vocabSize
+                : fs.exists(layout.corpusMeta()) ? CorpusMeta.read(fs, layout).tgtVocabSize() : 8000;
         List<ArchConfig> configs = Genetics.sampleDistinct(ds, samples, seed);
         Map<String, Set<String>> done = measured(spark, fs, layout);
+        Map<String, Double> anchors = LatencyRuns.anchors(spark, fs, layout);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         Broadcast<Map<String, Set<String>>> doneB = jsc.broadcast(done);
         String yaml = ds.yaml();
+        String runId = java.util.UUID.randomUUID().toString();
         List<String> todo = configs.stream().map(ArchConfig::toJson).toList();
         long measured = 0;
         int skipped = 0;
+        List<Double> errors = new ArrayList<>(), drifts = new ArrayList<>();
+        List<Integer> sizes = new ArrayList<>();
         long t0 = System.nanoTime();
         for (int from = 0; from < todo.size(); from += chunk) {
+            int chunkIndex = from / chunk;
             List<String> part = todo.subList(from, Math.min(todo.size(), from + chunk));
             int slices = Math.max(1, Math.min(part.size(), parallel > 0 ? parallel : jsc.defaultParallelism()));
             int torchThreads = threads;
-            List<Row> rows = jsc.parallelize(part, slices)
-                    .mapPartitions(it -> timeAll(it, yaml, vocab, protocol, torchThreads, doneB.value()))
+            long sampleSeed = seed; // locals only: the job object is not serializable
+            Map<String, Double> anchorsNow = new HashMap<>(anchors);
+            // the schedule of a chunk's slice is a function of (seed, chunk, slice): a rerun times what is left the same way
+            List<Slice> timed = jsc.parallelize(part, slices)
+                    .mapPartitionsWithIndex((slice, it) -> timeSlice(it, yaml, vocab, protocol, schedule, torchThreads,
+                            doneB.value(), anchorsNow, sliceSeed(sampleSeed, chunkIndex, slice), runId), false)
                     .collect();
+            List<Row> rows = new ArrayList<>();
+            List<Row> noise = new ArrayList<>();
+            for (Slice sl : timed) {
+                // a hardware's first chunk: its concurrent slices anchored on their own references; the first one's wins
+                if (sl.summary().anchorMs() != null) {
+                    anchors.putIfAbsent(sl.anchorKey(), sl.summary().anchorMs());
+                }
+                Double anchor = anchors.get(sl.anchorKey());
+                sl.rows().forEach(m -> rows.add(Tables.measurementRow(anchor == null ? m : m.reanchored(anchor))));
+                noise.add(LatencyRuns.row(runId, LatencyRuns.MEASURE, chunkIndex, sl.hardwareId(), ds.name, vocab, protocol,
+                        schedule, ds.median().hash(), sl.summary(), anchor));
+                errors.add(sl.summary().retestError());
+                drifts.add(sl.summary().referenceDrift());
+                sizes.add(sl.summary().configs());
+                LOG.info("measure-latency chunk {}: {} configs on {}, retest error {} (raw {}, trimmed mean {}, p25 {}),"
+                                + " reference drift {}, load {}", chunkIndex, sl.summary().configs(), sl.hardwareId(),
+                        pct(sl.summary().retestError()), pct(sl.summary().retestErrorRaw()),
+                        pct(sl.summary().retestByStatistic().get("trimmed-mean")),
+                        pct(sl.summary().retestByStatistic().get("p25")), pct(sl.summary().referenceDrift()),
+                        sl.summary().loadAvg());
+            }
             skipped += part.size() - rows.size();
             if (!rows.isEmpty()) {
-                // one file per chunk: the append then appears whole, also on S3 (Fs)
+                // one file per chunk: the append then appears whole, also on S3 (Fs); its noise row after it
                 Dataset<Row> df = spark.createDataFrame(rows, Tables.LATENCY_MEASUREMENTS).coalesce(1);
                 fs.appendParquet(df, layout.latencyMeasurements(), "hardware_id");
+                LatencyRuns.append(spark, fs, layout, noise);
             }
             measured += rows.size();
             int finished = Math.min(todo.size(), from + chunk);
@@ -123,7 +165,19 @@ public final class MeasureLatency implements Job<MeasureLatency.Result> {
             LOG.info("measure-latency: {}/{} configs ({} measured, {} already there), ETA {}", finished, todo.size(),
                     measured, skipped, Progress.eta(perConfig * (todo.size() - finished)));
         }
-        return new Result(todo.size(), skipped, measured, layout.latencyMeasurements());
+        Double retest = Schedule.pooled(errors, sizes);
+        Double drift = Schedule.pooled(drifts, sizes);
+        LOG.info("measure-latency: label retest error {} (relative RMSE between passes), reference drift {} ({} in {})",
+                pct(retest), pct(drift), layout.latencyRuns(), runId);
+        return new Result(todo.size(), skipped, measured, layout.latencyMeasurements(), retest, drift);
+    }
+
+    static long sliceSeed(long seed, int chunk, int slice) {
+        return new java.util.SplittableRandom(seed).split().nextLong() ^ (chunk * 0x9E3779B97F4A7C15L) ^ (slice * 0xC2B2AE3D27D4EB4FL);
+    }
+
+    static String pct(Double v) {
+        return v == null ? "-" : String.format("%.2f %%", 100 * v);
     }
 
     /** hardware id → config hashes already in the table. */
@@ -139,21 +193,33 @@ public final class MeasureLatency implements Job<MeasureLatency.Result> {
         return done;
     }
 
-    /** Runs in a task: one timing at a time on this task's cores. */
-    private static java.util.Iterator<Row> timeAll(java.util.Iterator<String> it, String yaml, int vocab,
-                                                   LatencyProtocol protocol, int threads,
-                                                   Map<String, Set<String>> done) {
+    /** Runs in a task: this slice's configs not yet measured, on the interleaved schedule, one timing at a time. */
+    private static java.util.Iterator<Slice> timeSlice(java.util.Iterator<String> it, String yaml, int vocab,
+                                                     LatencyProtocol protocol, ScheduleOptions schedule, int threads,
+                                                     Map<String, Set<String>> done, Map<String, Double> anchors,
+                                                     long seed, String runId) {
         Torch.threads(threads > 0 ? threads : Hardware.taskCpus(), 1);
         Device device = Device.detect();
         Set<String> skip = done.getOrDefault(device.hardwareId(), Set.of());
-        Measurer measurer = Measurer.of(DesignSpace.parse(yaml, "design space"), vocab, protocol, Measurer.WARMUP_SECONDS);
-        List<Row> out = new ArrayList<>();
-        while (it.hasNext()) {
-            ArchConfig c = ArchConfig.fromJson(it.next());
+        DesignSpace ds = DesignSpace.parse(yaml, "design space");
+        Map<String, ArchConfig> left = new java.util.LinkedHashMap<>();
+        it.forEachRemaining(json -> {
+            ArchConfig c = ArchConfig.fromJson(json);
             if (!skip.contains(c.hash())) {
-                out.add(Tables.measurementRow(measurer.measure(c, device)));
+                left.put(c.hash(), c);
             }
+        });
+        if (left.isEmpty()) {
+            return java.util.Collections.emptyIterator();
         }
-        return out.iterator();
+        Measurer measurer = Measurer.of(ds, vocab, protocol, Measurer.WARMUP_SECONDS);
+        String key = LatencyRuns.anchorKey(device.hardwareId(), ds.median().hash(), vocab, protocol, schedule.statistic().label);
+        Schedule.Result r = measurer.measure(new ArrayList<>(left.values()), schedule, seed, anchors.get(key), t -> { });
+        java.time.Instant now = java.time.Instant.now();
+        Map<String, Schedule.Label> byKey = new HashMap<>();
+        r.labels().forEach(l -> byKey.put(l.key(), l));
+        List<Measurement> rows = left.values().stream()
+                .map(c -> measurer.row(byKey.get(c.hash()), c, device, runId, now)).toList();
+        return List.of(new Slice(device.hardwareId(), key, rows, r.summary())).iterator();
     }
 }

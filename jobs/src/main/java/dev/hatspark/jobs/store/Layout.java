@@ -18,6 +18,8 @@ public record Layout(String root) {
     /** Provenance of a SuperTransformer imported from a HAT checkpoint (import-hat-supernet). */
     public String supernetImport() { return Fs.join(root, "supernet", "import.json"); }
     public String latencyMeasurements() { return Fs.join(root, "latency", "measurements"); }
+    /** The noise of every measuring run, one row per committed chunk ({@link Tables#LATENCY_RUNS}). */
+    public String latencyRuns() { return Fs.join(root, "latency", "runs"); }
     public String latencyImport(String hardwareId) { return Fs.join(root, "latency", "imports", hardwareId + ".json"); }
     /** The folder holding one predictor folder per hardware id. */
     public String predictors() { return Fs.join(root, "latency", "predictor"); }

@@ -58,6 +58,48 @@ public final class Tables {
     /** latency/measurements/, partitioned by hardware_id: {@link Measurement#COLUMNS}. */
     public static final StructType LATENCY_MEASUREMENTS = measurements();
 
+    /**
+     * latency/runs/: the noise of each committed chunk of a measuring run (measure-latency) or of an
+     * evaluate's timing, one row each: retest error between passes (normalized, raw, per statistic),
+     * the reference's latency, anchor and drift, and the mean disturbance.
+     */
+    public static final StructType LATENCY_RUNS = new StructType()
+            .add("run_id", StringType, false)
+            .add("job", StringType, false)
+            .add("chunk", IntegerType, false)
+            .add("hardware_id", StringType, false)
+            .add("space", StringType, false)
+            .add("vocab_size", IntegerType, false)
+            .add("src_len", IntegerType, false)
+            .add("beam", IntegerType, false)
+            .add("decoder_steps", IntegerType, false)
+            .add("warmup", IntegerType, false)
+            .add("runs", IntegerType, false)
+            .add("passes", IntegerType, false)
+            .add("reference_every", IntegerType, false)
+            .add("statistic", StringType, false)
+            .add("reference_hash", StringType, true)
+            .add("configs", IntegerType, false)
+            .add("reference_ms", DoubleType, true)
+            .add("reference_anchor_ms", DoubleType, true)
+            .add("retest_error", DoubleType, true)
+            .add("retest_error_raw", DoubleType, true)
+            .add("retest_error_trimmed_mean", DoubleType, true)
+            .add("retest_error_median", DoubleType, true)
+            .add("retest_error_p25", DoubleType, true)
+            .add("reference_drift", DoubleType, true)
+            .add("cpu_steal", DoubleType, true)
+            .add("load_avg", DoubleType, true)
+            .add("finished_at", TimestampType, false);
+
+    /**
+     * latency/measurements/ as {@link #LATENCY_MEASUREMENTS}, whatever its files' age: columns
+     * added since a file was written read as null (Parquet takes the schema of one file otherwise).
+     */
+    public static org.apache.spark.sql.Dataset<Row> readMeasurements(org.apache.spark.sql.SparkSession spark, String path) {
+        return spark.read().schema(LATENCY_MEASUREMENTS).parquet(path);
+    }
+
     /** latency/predictor/&lt;hw&gt;/metrics: accuracy of each fitted model on each split. */
     public static final StructType PREDICTOR_METRICS = new StructType()
             .add("model", StringType, false)
@@ -70,7 +112,9 @@ public final class Tables {
             .add("n", LongType, false)
             .add("features", StringType, false)
             .add("hardware_id", StringType, false)
-            .add("note", StringType, true);
+            .add("note", StringType, true)
+            .add("label_noise_rel", DoubleType, true)
+            .add("above_noise", BooleanType, true);
 
     /** latency/predictor/&lt;hw&gt;/predictions: the MLP's prediction of every measured config. */
     public static final StructType PREDICTOR_PREDICTIONS = new StructType()
@@ -171,7 +215,10 @@ public final class Tables {
             .add("length_penalty", DoubleType, false)
             .add("config_json", StringType, false)
             .add("checkpoint", StringType, false)
-            .add("evaluated_at", TimestampType, false);
+            .add("evaluated_at", TimestampType, false)
+            .add("measured_raw_latency_ms", DoubleType, true)
+            .add("label_noise_rel", DoubleType, true)
+            .add("meets_budget", BooleanType, true);
 
     /** validation/configs: inherited vs from-scratch loss per sampled config. */
     public static final StructType VALIDATION_CONFIGS = new StructType()
@@ -204,6 +251,7 @@ public final class Tables {
         m.put("supernet_metrics", SUPERNET_METRICS);
         m.put("evaluations", EVALUATIONS);
         m.put("latency_measurements", LATENCY_MEASUREMENTS);
+        m.put("latency_runs", LATENCY_RUNS);
         m.put("predictor_metrics", PREDICTOR_METRICS);
         m.put("predictor_predictions", PREDICTOR_PREDICTIONS);
         m.put("sweep_population", SWEEP_POPULATION);

@@ -2,6 +2,7 @@ package dev.hatspark.jobs.subnet;
 
 import dev.hatspark.jobs.latency.Hardware;
 import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.latency.LatencyRuns;
 import dev.hatspark.jobs.supernet.ExecutorModels;
 import dev.hatspark.util.BadInputException;
 import dev.hatspark.jobs.cli.Job;
@@ -21,6 +22,8 @@ import dev.hatspark.corpus.Bpe;
 import dev.hatspark.latency.Device;
 import dev.hatspark.latency.LatencyProtocol;
 import dev.hatspark.latency.Measurer;
+import dev.hatspark.latency.Schedule;
+import dev.hatspark.latency.ScheduleOptions;
 import dev.hatspark.model.BeamSearch;
 import dev.hatspark.model.SuperTransformer;
 import dev.hatspark.model.Torch;
@@ -110,12 +113,13 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     /** One row of subnets/results. */
     public record Result(String configHash, String role, String sweepId, Double budgetMs, double bleu,
                          double measuredLatencyMs, Double predictedLatencyMs, long params, String hardwareId,
-                         double validLoss, long trainSteps) implements Serializable {
+                         double validLoss, long trainSteps, double measuredRawLatencyMs, Double labelNoiseRel,
+                         Boolean meetsBudget) implements Serializable {
     }
 
     /** What was measured of one trained config. */
     private record Measured(String checkpoint, long steps, double validLoss, long params, Bleu.Score bleu,
-                            double latencyMs, String hardwareId) {
+                            Schedule.Label latency, String hardwareId) {
     }
 
     @Override
@@ -155,15 +159,25 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
                 ? new LatencyProtocol(predictor.spec().srcLen(), predictor.spec().beam(), predictor.spec().steps(),
                 latencyWarmup, latencyRuns, LatencyProtocol.HAT.trim())
                 : LatencyProtocol.HAT.withRuns(latencyWarmup, latencyRuns);
+        // the schedule, reference and anchor of this hardware's measure-latency run, so measured and
+        // predicted latencies are in the same units; the labels' retest error is the noise a budget allows
+        LatencyRuns.Noise noise = LatencyRuns.noise(spark, fs, layout, hwId);
+        ScheduleOptions schedule = noise != null ? noise.options() : ScheduleOptions.DEFAULT;
+        int timedVocab = predictor != null && predictor.spec().isRich() ? predictor.spec().vocab() : corpus.tgtVocabSize();
+        Map<String, Double> anchors = LatencyRuns.anchors(spark, fs, layout);
 
         Map<String, Measured> measured = new HashMap<>();
-        Map<String, Double> latency = new HashMap<>();
-        String[] hardware = new String[1];
-        for (Tuple2<String, Double> t : measureLatency(jsc, configs, checkpoints, protocol)) {
-            String[] hashAndHw = t._1().split("@", 2);
-            latency.put(hashAndHw[0], t._2());
-            hardware[0] = hashAndHw[1];
-        }
+        Tuple2<String, Schedule.Result> timed = measureLatency(jsc, space, timedVocab, configs, protocol, schedule, anchors);
+        String[] hardware = {timed._1()};
+        Map<String, Schedule.Label> latency = new HashMap<>();
+        timed._2().labels().forEach(l -> latency.put(l.key(), l));
+        Double labelNoise = noise != null && noise.retestError() != null ? noise.retestError()
+                : timed._2().summary().retestError();
+        LatencyRuns.append(spark, fs, layout, List.of(LatencyRuns.row(java.util.UUID.randomUUID().toString(), "evaluate", 0,
+                timed._1(), space.name, timedVocab, protocol, schedule, space.median().hash(), timed._2().summary(),
+                timed._2().summary().anchorMs())));
+        LOG.info("evaluate: latency of {} configs in {} interleaved passes, retest error {} here, label noise {}",
+                configs.size(), schedule.passes(), pct(timed._2().summary().retestError()), pct(labelNoise));
         for (int i = 0; i < configs.size(); i++) {
             ArchConfig c = configs.get(i);
             String ckpt = checkpoints.get(c.hash());
@@ -195,11 +209,13 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         for (Targets.Target t : todo) {
             Measured m = measured.get(t.config().hash());
             Double predicted = predictor == null ? null : predictor.predictMs(t.config());
-            results.add(new Result(t.config().hash(), t.role(), t.sweepId(), t.budgetMs(), m.bleu().bleu(), m.latencyMs(),
-                    predicted, m.params(), m.hardwareId(), m.validLoss(), m.steps()));
-            rows.add(RowFactory.create(t.config().hash(), t.budgetMs(), m.bleu().bleu(), m.latencyMs(), predicted, m.params(),
+            double ms = m.latency().latencyMs();
+            Boolean meets = Schedule.meetsBudget(ms, t.budgetMs(), labelNoise);
+            results.add(new Result(t.config().hash(), t.role(), t.sweepId(), t.budgetMs(), m.bleu().bleu(), ms,
+                    predicted, m.params(), m.hardwareId(), m.validLoss(), m.steps(), m.latency().rawMs(), labelNoise, meets));
+            rows.add(RowFactory.create(t.config().hash(), t.budgetMs(), m.bleu().bleu(), ms, predicted, m.params(),
                     t.role(), t.sweepId(), init, m.steps(), m.validLoss(), m.hardwareId(), signature, test.size(), beam,
-                    (double) lengthPenalty, t.config().toJson(), m.checkpoint(), now));
+                    (double) lengthPenalty, t.config().toJson(), m.checkpoint(), now, m.latency().rawMs(), labelNoise, meets));
         }
         merge(spark, fs, layout, rows);
         LOG.info(table(results));
@@ -329,34 +345,35 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     }
 
     /**
-     * Latency of each trained config with measure-latency's protocol, one timing at a time in a
-     * single task (concurrent timings disturb each other); keys are {@code hash@hardware_id}.
+     * Latency of each trained config with measure-latency's {@link Measurer} (the same random-weight
+     * model of the space, built and warmed the same way: latency does not depend on the weights, and
+     * the trained checkpoints' loading and the JVM's earlier training then cannot change what is
+     * timed), on the interleaved schedule with the reference, one timing at a time in a single task.
+     * Returns the hardware id the task ran on and the labels.
      */
-    private List<Tuple2<String, Double>> measureLatency(JavaSparkContext jsc, List<ArchConfig> configs,
-                                                        Map<String, String> checkpoints, LatencyProtocol protocol) {
-        List<Tuple2<String, String>> work = configs.stream().map(c -> new Tuple2<>(c.toJson(), checkpoints.get(c.hash()))).toList();
+    private Tuple2<String, Schedule.Result> measureLatency(JavaSparkContext jsc, DesignSpace space, int vocab,
+                                                           List<ArchConfig> configs, LatencyProtocol protocol,
+                                                           ScheduleOptions schedule, Map<String, Double> anchors) {
         int t = threads;
+        String yaml = space.yaml();
+        List<String> work = configs.stream().map(ArchConfig::toJson).toList();
         return jsc.parallelize(work, 1).mapPartitions(it -> {
             Torch.threads(t > 0 ? t : Hardware.taskCpus(), 1);
             String hw = Device.detect().hardwareId();
-            Fs fs = ExecutorModels.fs();
-            List<Tuple2<String, Double>> out = new ArrayList<>();
-            boolean warm = false;
-            while (it.hasNext()) {
-                Tuple2<String, String> w = it.next();
-                ArchConfig c = ArchConfig.fromJson(w._1());
-                try (NDManager m = NDManager.newBaseManager(); SuperTransformer model = Checkpoints.loadModel(fs, w._2(), m)) {
-                    if (!warm) {
-                        Measurer.warm(model, protocol, Measurer.WARMUP_SECONDS);
-                        warm = true;
-                    }
-                    double ms = protocol.measure(model, c, c.hash().hashCode()).latencyMs();
-                    LOG.info("latency of {}: {} ms on {}", c.hash(), String.format("%.2f", ms), hw);
-                    out.add(new Tuple2<>(c.hash() + "@" + hw, ms));
-                }
-            }
-            return out.iterator();
-        }).collect();
+            List<ArchConfig> cs = new ArrayList<>();
+            it.forEachRemaining(j -> cs.add(ArchConfig.fromJson(j)));
+            DesignSpace ds = DesignSpace.parse(yaml, "design space");
+            Measurer measurer = Measurer.of(ds, vocab, protocol, Measurer.WARMUP_SECONDS);
+            String key = LatencyRuns.anchorKey(hw, ds.median().hash(), vocab, protocol, schedule.statistic().label);
+            Schedule.Result r = measurer.measure(cs, schedule, cs.size(), anchors.get(key), x -> { });
+            r.labels().forEach(l -> LOG.info("latency of {}: {} ms (raw {} ms) on {}", l.key(),
+                    String.format("%.2f", l.latencyMs()), String.format("%.2f", l.rawMs()), hw));
+            return List.of(new Tuple2<>(hw, r)).iterator();
+        }).collect().get(0);
+    }
+
+    private static String pct(Double v) {
+        return v == null ? "-" : String.format("%.2f %%", 100 * v);
     }
 
     private static void writeTranslations(SparkSession spark, Fs fs, String path, List<TestSentence> test, List<String> hyps) {
@@ -386,17 +403,19 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         return java.util.Arrays.asList(r.get(0), r.get(1), r.get(6), r.get(7), r.get(8));
     }
 
-    /** The summary the log shows: budget → config → predicted → measured latency → BLEU. */
+    /** The summary the log shows: budget → config → predicted → measured latency → within budget → BLEU. */
     static String table(List<Result> results) {
         StringBuilder b = new StringBuilder("results (BLEU: sacreBLEU 13a; latency: ms on " +
-                (results.isEmpty() ? "-" : results.get(0).hardwareId()) + ")\n");
-        b.append(String.format("  %-9s %-10s %-17s %10s %12s %11s %7s %8s%n", "role", "budget_ms", "config_hash",
-                "params", "predicted", "measured", "BLEU", "val_loss"));
+                (results.isEmpty() ? "-" : results.get(0).hardwareId()) + ", label noise "
+                + (results.isEmpty() ? "-" : pct(results.get(0).labelNoiseRel())) + ")\n");
+        b.append(String.format("  %-9s %-10s %-17s %10s %12s %11s %6s %7s %8s%n", "role", "budget_ms", "config_hash",
+                "params", "predicted", "measured", "meets", "BLEU", "val_loss"));
         for (Result r : results) {
-            b.append(String.format("  %-9s %-10s %-17s %10d %12s %11.2f %7.2f %8.4f%n", r.role(),
+            b.append(String.format("  %-9s %-10s %-17s %10d %12s %11.2f %6s %7.2f %8.4f%n", r.role(),
                     r.budgetMs() == null ? "-" : String.format("%.0f", r.budgetMs()), r.configHash(), r.params(),
                     r.predictedLatencyMs() == null ? "-" : String.format("%.2f", r.predictedLatencyMs()),
-                    r.measuredLatencyMs(), r.bleu(), r.validLoss()));
+                    r.measuredLatencyMs(), r.meetsBudget() == null ? "-" : r.meetsBudget() ? "yes" : "NO", r.bleu(),
+                    r.validLoss()));
         }
         return b.toString().trim();
     }
