@@ -92,7 +92,7 @@ class FitPredictorTest {
         Accuracy mlp = r.test().get("mlp");
         // a constant predictor's RMSE is about the labels' standard deviation; real timings are noisy, so the
         // margin is modest, but a model that learned nothing cannot pass
-        Dataset<Row> metrics = spark.read().parquet(root + "/latency/predictor/" + hw + "/metrics");
+        Dataset<Row> metrics = spark.read().parquet(predictorDir(spark, root, hw) + "/metrics");
         assertEquals(6, metrics.count(), "mlp, linear, gbt x train, test");
         List<Row> measured = spark.read().parquet(root + "/latency/measurements").select("config_json", "latency_ms").collectAsList();
         double mean = measured.stream().mapToDouble(x -> x.getDouble(1)).average().orElseThrow();
@@ -129,5 +129,11 @@ class FitPredictorTest {
         assertTrue(e3.getMessage().contains("has 3 measurements"), e3.getMessage());
         var e4 = assertThrows(IllegalArgumentException.class, () -> LatencyPredictor.load(spark, new Layout(few), "nope"));
         assertTrue(e4.getMessage().contains("no latency predictor for hardware id 'nope'"), e4.getMessage());
+    }
+
+    /** The committed version of a predictor folder (written by fit-predictor as latency/predictor/<hw>/v-NNNNNN/). */
+    static String predictorDir(org.apache.spark.sql.SparkSession spark, String root, String hw) {
+        var fs = new dev.hatspark.jobs.store.Fs(spark.sparkContext().hadoopConfiguration());
+        return dev.hatspark.jobs.latency.LatencyPredictor.folder(fs, new dev.hatspark.jobs.store.Layout(root), hw).dir();
     }
 }
