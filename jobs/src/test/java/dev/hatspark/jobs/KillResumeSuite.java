@@ -132,6 +132,7 @@ class KillResumeSuite {
         }
         SUMMARY.put(job.name(), killed + " of " + KILLS + " killed mid-run (uninterrupted " + millis + " ms) | "
                 + (KILLS - unequal.size()) + " of " + KILLS + (unequal.isEmpty() ? "" : ": " + unequal));
+        System.out.println("| " + job.name() + " | " + SUMMARY.get(job.name()) + " |"); // also when a later job times out
         assertTrue(unequal.isEmpty(), job.name() + ": " + unequal);
     }
 

@@ -129,12 +129,12 @@ public final class Sweep implements Job<Sweep.Result> {
         Layout layout = run.layout();
         String ckpt = checkpoint.resolve(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
-        CorpusMeta corpus = CorpusMeta.read(fs, layout);
-        state.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), ckpt);
         DesignSpace space = state.space(ckpt);
         String hw = hardwareId != null ? hardwareId : onlyPredictor(fs, layout);
         LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hw);
         checkSpace(fs, layout, hw, predictor, space);
+        CorpusMeta corpus = CorpusMeta.read(fs, layout);
+        state.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), ckpt);
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
         Evolution evo = new Evolution(space, params, predictor::predictMs);
         if ((budgets == null) == (budgetPercentiles == null)) {
