@@ -174,9 +174,11 @@ class KillResumeSuite {
             }
         }
         for (String t : tables) {
-            List<String> a = rows(fs.current(reference.resolve(t).toString()), job.ignoredColumns());
-            List<String> b = rows(fs.current(run.resolve(t).toString()), job.ignoredColumns());
-            List<String> direct = rows(run.resolve(t).toString(), job.ignoredColumns()); // as DuckDB or Spark read the folder
+            List<String> a = rows(resolve(fs, reference, t), job.ignoredColumns());
+            List<String> b = rows(resolve(fs, run, t), job.ignoredColumns());
+            // as an analyst reads it: the table's folder, or the predictor's glob latency/predictor/*/v-*/<table>
+            List<String> direct = rows(run.resolve(t.replaceFirst("^(latency/predictor/[^/]+/)", "$1v-*/")).toString(),
+                    job.ignoredColumns());
             if (!a.equals(b)) {
                 diffs.add(t + ": " + a.size() + " rows vs " + b.size() + " resumed" + (a.size() == b.size() ? " (values differ)" : ""));
             }
@@ -203,6 +205,16 @@ class KillResumeSuite {
             }
         }
         return String.join("; ", diffs);
+    }
+
+    /** The path the jobs read a table of the run root at: inside the committed version of a predictor folder. */
+    static String resolve(Fs fs, Path root, String table) {
+        var m = java.util.regex.Pattern.compile("latency/predictor/([^/]+)/(.+)").matcher(table);
+        if (m.matches()) {
+            return dev.hatspark.jobs.latency.LatencyPredictor.folder(fs, new dev.hatspark.jobs.store.Layout(root.toString()),
+                    m.group(1)).dir() + "/" + m.group(2);
+        }
+        return fs.current(root.resolve(table).toString());
     }
 
     /** A table's rows as strings, sorted, without the columns that differ from run to run. */
