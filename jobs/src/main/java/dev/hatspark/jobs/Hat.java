@@ -53,6 +53,9 @@ public final class Hat implements Callable<Integer> {
     public static int execute(String... args) {
         // --debug anywhere on the line (not a job option): stack traces of bad-input errors too
         boolean debug = debug() || java.util.Arrays.asList(args).contains("--debug");
+        if (!debug) {
+            dev.hatspark.jobs.cli.BadInputLogFilter.install();
+        }
         String[] argv = java.util.Arrays.stream(args).filter(a -> !a.equals("--debug")).toArray(String[]::new);
         CommandLine cli = new CommandLine(new Hat());
         Profile profile;
@@ -112,7 +115,43 @@ public final class Hat implements Callable<Integer> {
                 return bad;
             }
         }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            BadInputException refused = storeRefusal(t);
+            if (refused != null) {
+                return refused;
+            }
+        }
         return null;
+    }
+
+    /**
+     * A store's refusal that the user fixes, not a bug: access denied (S3's 403, which s3a raises as
+     * {@link java.nio.file.AccessDeniedException}; a local permission too) or a bucket that does not
+     * exist (s3a's UnknownStoreException, named as a string: hadoop-aws is not on every classpath).
+     * Named by bucket and key only; AWS's own message (request ids, sometimes the access key id) is left out.
+     */
+    static BadInputException storeRefusal(Throwable t) {
+        if (t instanceof java.nio.file.AccessDeniedException denied) {
+            return new BadInputException(objectName(denied.getFile()) + ": access denied (HTTP 403 on S3); check the"
+                    + " credentials (AWS_ACCESS_KEY_ID / fs.s3a.access.key) and the bucket's policy", t);
+        }
+        if (t.getClass().getName().equals("org.apache.hadoop.fs.s3a.UnknownStoreException")
+                && t instanceof org.apache.hadoop.fs.PathIOException missing) {
+            return new BadInputException(objectName(String.valueOf(missing.getPath())) + ": the bucket does not exist (HTTP 404)", t);
+        }
+        return null;
+    }
+
+    /** {@code bucket 'b', key 'k'} of an s3a/s3 path (credentials, if any, dropped); other paths as they are. */
+    static String objectName(String path) {
+        if (path == null) {
+            return "(unknown path)";
+        }
+        var m = java.util.regex.Pattern.compile("^(s3[an]?://)(?:[^/@]*@)?([^/]+)/?(.*)$").matcher(path);
+        if (!m.matches()) {
+            return path;
+        }
+        return m.group(1) + m.group(2) + "/" + m.group(3) + " (bucket '" + m.group(2) + "', key '" + m.group(3) + "')";
     }
 
     /** {@code HAT_DEBUG=1} (or {@code -Dhat.debug=true}) prints the stack trace of a bad-input error too. */

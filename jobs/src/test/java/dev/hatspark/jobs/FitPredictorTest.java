@@ -92,7 +92,7 @@ class FitPredictorTest {
         Accuracy mlp = r.test().get("mlp");
         // a constant predictor's RMSE is about the labels' standard deviation; real timings are noisy, so the
         // margin is modest, but a model that learned nothing cannot pass
-        Dataset<Row> metrics = spark.read().parquet(root + "/latency/predictor/" + hw + "/metrics");
+        Dataset<Row> metrics = spark.read().parquet(predictorDir(spark, root, hw) + "/metrics");
         assertEquals(6, metrics.count(), "mlp, linear, gbt x train, test");
         // the labels' retest error (latency/runs) beside every model's error, and the flag consistent with it
         double noise = spark.read().parquet(root + "/latency/runs").first().<Double>getAs("retest_error");
@@ -147,7 +147,13 @@ class FitPredictorTest {
         FitPredictor f = job();
         f.run.root = old;
         assertEquals(hw, ((FitPredictor.Result) f.run(spark)).hardwareId());
-        assertEquals(6, spark.read().parquet(old + "/latency/predictor/" + hw + "/metrics")
+        assertEquals(6, spark.read().parquet(predictorDir(spark, old, hw) + "/metrics")
                 .where("label_noise_rel is null and above_noise is null").count());
+    }
+
+    /** The committed version of a predictor folder (written by fit-predictor as latency/predictor/<hw>/v-NNNNNN/). */
+    static String predictorDir(org.apache.spark.sql.SparkSession spark, String root, String hw) {
+        var fs = new dev.hatspark.jobs.store.Fs(spark.sparkContext().hadoopConfiguration());
+        return dev.hatspark.jobs.latency.LatencyPredictor.folder(fs, new dev.hatspark.jobs.store.Layout(root), hw).dir();
     }
 }

@@ -8,6 +8,7 @@ import dev.hatspark.jobs.latency.ImportLatency;
 import dev.hatspark.jobs.latency.LatencyPredictor;
 import dev.hatspark.jobs.latency.PredictLatency;
 import dev.hatspark.jobs.ml.MlpRegressionModel;
+import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Spark;
 import dev.hatspark.jobs.store.Tables;
@@ -126,7 +127,7 @@ class ImportHatPredictorTest {
         assertArrayEquals(new int[] {10, 8, 8, 8, 8, 1}, r.layers());
         assertNull(r.measured(), "no measurements for this id");
         Layout layout = new Layout(root);
-        JsonNode record = JSON.readTree(Files.readString(Path.of(layout.predictor("toy").importRecord())));
+        JsonNode record = JSON.readTree(Files.readString(Path.of(LatencyPredictor.folder(new Fs(spark.sparkContext().hadoopConfiguration()), layout, "toy").importRecord())));
         assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(Path.of(pt)))),
                 record.get("sha256").asText());
         assertEquals(pt, record.get("source").asText());
@@ -179,11 +180,11 @@ class ImportHatPredictorTest {
                 "--hardware-id", "toy", "--lat-norm", "300").run(spark);
         assertEquals(30, r.measured().n());
         Layout layout = new Layout(root);
-        Row m = spark.read().parquet(layout.predictor("toy").metrics()).first();
+        Row m = spark.read().parquet(LatencyPredictor.folder(new Fs(spark.sparkContext().hadoopConfiguration()), layout, "toy").metrics()).first();
         assertEquals("hat", m.getAs("model"));
         assertEquals(r.measured().rmseMs(), (double) m.getAs("rmse_ms"), 1e-9);
         LatencyPredictor p = LatencyPredictor.load(spark, layout, "toy");
-        for (Row pr : spark.read().parquet(layout.predictor("toy").predictions()).collectAsList()) {
+        for (Row pr : spark.read().parquet(LatencyPredictor.folder(new Fs(spark.sparkContext().hadoopConfiguration()), layout, "toy").predictions()).collectAsList()) {
             Row meas = spark.read().parquet(layout.latencyMeasurements()).where(
                     org.apache.spark.sql.functions.col("config_hash").equalTo(pr.<String>getAs("config_hash"))).first();
             double[] f = Features.HAT10.stream().mapToDouble(meas::<Double>getAs).toArray();

@@ -141,7 +141,7 @@ class ImportLatencyTest {
         fitter.gbtIter = 3;
         FitPredictor.Result fit = (FitPredictor.Result) fitter.run(spark);
         assertEquals("rich", fit.features(), "whole configs: the rich features");
-        Dataset<Row> metrics = spark.read().parquet(root + "/latency/predictor/edge-box/metrics");
+        Dataset<Row> metrics = spark.read().parquet(FitPredictorTest.predictorDir(spark, root, "edge-box") + "/metrics");
         assertEquals(40, metrics.where("model = 'mlp'").agg(org.apache.spark.sql.functions.sum("n")).first().getLong(0));
         assertTrue(metrics.where("note is not null").isEmpty());
         LatencyPredictor p = LatencyPredictor.load(spark, new Layout(root), "edge-box");
@@ -165,7 +165,7 @@ class ImportLatencyTest {
         FitPredictor.Result fit = (FitPredictor.Result) fitter(root, "hat-synth").run(spark);
         assertEquals("hat10", fit.features(), "rows with only HAT's 10 features fit on those");
         assertTrue(fit.test().get("mlp").rmseRel() < 0.05 && fit.test().get("mlp").kendallTau() > 0.8, fit.test().toString());
-        Dataset<Row> metrics = spark.read().parquet(root + "/latency/predictor/hat-synth/metrics");
+        Dataset<Row> metrics = spark.read().parquet(FitPredictorTest.predictorDir(spark, root, "hat-synth") + "/metrics");
         assertEquals(6, metrics.where("features = 'hat10' and note like '%only HAT_s 10 features%'").count());
         FeatureSpec spec = LatencyPredictor.load(spark, new Layout(root), "hat-synth").spec();
         assertEquals(hat.yaml(), spec.spaceYaml());

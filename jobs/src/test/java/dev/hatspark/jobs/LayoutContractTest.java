@@ -1,5 +1,6 @@
 package dev.hatspark.jobs;
 
+import dev.hatspark.jobs.latency.LatencyPredictor;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
@@ -44,7 +45,8 @@ class LayoutContractTest {
             folders.add(Layout.checkpoint(layout.checkpoints(), ckpt).dir());
         }
         for (String hw : fs.listIds(layout.predictors())) {
-            Layout.Predictor p = layout.predictor(hw);
+            Layout.Predictor p = LatencyPredictor.folder(fs, layout, hw); // its committed version
+            folders.add(layout.predictor(hw).dir());
             folders.add(p.dir());
             opaque.add(p.model());
             tables.put(p.metrics(), Tables.PREDICTOR_METRICS);
@@ -76,7 +78,7 @@ class LayoutContractTest {
         for (Map.Entry<String, StructType> t : tables.entrySet()) {
             assertTrue(fs.exists(t.getKey()), "the small run writes " + t.getKey());
             Map<String, String> want = columns(t.getValue());
-            Map<String, String> got = columns(spark.read().parquet(t.getKey()).schema());
+            Map<String, String> got = columns(spark.read().parquet(fs.current(t.getKey())).schema());
             if (!want.equals(got)) {
                 problems.put(t.getKey(), "declared " + want + ", written " + got);
             }

@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class ParquetReadersTest {
     /** The analyst tables of the README's "Output tables", relative to the run root. */
     static final List<String> ANALYST_TABLES = List.of("corpus/pairs", "supernet/metrics", "evaluations",
-            "latency/measurements", "latency/runs", "latency/predictor/*/metrics", "latency/predictor/*/predictions",
+            "latency/measurements", "latency/runs", "latency/predictor/*/v-*/metrics", "latency/predictor/*/v-*/predictions",
             "sweeps/small/population", "sweeps/small/best", "sweeps/small/runs");
 
     static SparkSession spark;

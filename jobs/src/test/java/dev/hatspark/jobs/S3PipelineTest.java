@@ -83,13 +83,7 @@ class S3PipelineTest {
     static void start() throws Exception {
         store = ContextBuilder.newBuilder("transient").credentials(ACCESS, SECRET).buildView(BlobStoreContext.class);
         store.getBlobStore().createContainerInLocation(null, BUCKET);
-        proxy = S3Proxy.builder().blobStore(store.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
-                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS, SECRET).build();
-        proxy.start();
-        for (int i = 0; i < 500 && !"STARTED".equals(proxy.getState()); i++) {
-            Thread.sleep(10);
-        }
-        assertEquals("STARTED", proxy.getState());
+        proxy = startProxy(store, ACCESS, SECRET);
         captureOutput();
         // as spark-submit --conf would pass them: system properties that SparkConf picks up, so the
         // executors' Hadoop configuration (ExecutorModels) has them too
@@ -107,6 +101,18 @@ class S3PipelineTest {
         SparkSession.clearActiveSession();
         SparkSession.clearDefaultSession();
         spark = Spark.session("s3-test");
+    }
+
+    /** An S3 server on a free local port over {@code store}, accepting only these credentials. */
+    static S3Proxy startProxy(BlobStoreContext store, String access, String secret) throws Exception {
+        S3Proxy p = S3Proxy.builder().blobStore(store.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
+                .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, access, secret).build();
+        p.start();
+        for (int i = 0; i < 500 && !"STARTED".equals(p.getState()); i++) {
+            Thread.sleep(10);
+        }
+        assertEquals("STARTED", p.getState());
+        return p;
     }
 
     static void sparkProp(String key, String value) {
@@ -251,9 +257,10 @@ class S3PipelineTest {
         assertRowsEqual(s3Root, localRoot, "evaluations", "config_hash, checkpoint_id, valid_set_id, val_loss, config_json",
                 "config_hash");
         String hw = spark.read().parquet(s3Root + "/latency/measurements").select("hardware_id").first().getString(0);
-        assertRowsEqual(s3Root, localRoot, "latency/predictor/" + hw + "/metrics", "*", "model, split");
-        assertEquals(fs.readText(s3Root + "/latency/predictor/" + hw + "/features.json"),
-                fs.readText(localRoot + "/latency/predictor/" + hw + "/features.json"));
+        assertRowsEqual(LatencyPredictor.folder(fs, new Layout(s3Root), hw).dir(),
+                LatencyPredictor.folder(fs, new Layout(localRoot), hw).dir(), "metrics", "*", "model, split");
+        assertEquals(fs.readText(LatencyPredictor.folder(fs, new Layout(s3Root), hw).features()),
+                fs.readText(LatencyPredictor.folder(fs, new Layout(localRoot), hw).features()));
         assertRowsEqual(s3Root, localRoot, "sweeps/s/population", "*", "budget_ms, generation, rank");
         assertRowsEqual(s3Root, localRoot, "sweeps/s/best", "*", "budget_ms");
         assertEquals(2 * 2 * 8, spark.read().parquet(s3Root + "/sweeps/s/population").count());

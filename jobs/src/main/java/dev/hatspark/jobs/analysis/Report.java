@@ -3,6 +3,7 @@ package dev.hatspark.jobs.analysis;
 import dev.hatspark.util.BadInputException;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
+import dev.hatspark.jobs.latency.LatencyPredictor;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
@@ -68,7 +69,7 @@ public final class Report implements Job<Report.Result> {
                 .append(esc(layout.root())).append("</code></p>\n");
         List<String> sweeps = fs.listIds(layout.sweeps()).stream().filter(id -> fs.exists(layout.sweep(id).population())).toList();
         List<String> predictors = fs.listIds(layout.predictors()).stream()
-                .filter(hw -> fs.exists(layout.predictor(hw).predictions())).toList();
+                .filter(hw -> fs.exists(LatencyPredictor.folder(fs, layout, hw).predictions())).toList();
         if (sweeps.isEmpty() && predictors.isEmpty()) {
             throw new BadInputException(layout.root() + " has no sweeps/*/population and no"
                     + " latency/predictor/*/predictions: run sweep or fit-predictor first");
@@ -122,7 +123,7 @@ public final class Report implements Job<Report.Result> {
         }
         page.html.append("<h3>Winners</h3>\n<table><tr><th>budget</th><th>config</th><th>predicted latency</th>"
                 + "<th>validation loss</th><th>found in generation</th></tr>\n");
-        List<Row> winners = spark.read().parquet(best).orderBy("budget_ms").collectAsList();
+        List<Row> winners = spark.read().parquet(new Fs(spark.sparkContext().hadoopConfiguration()).current(best)).orderBy("budget_ms").collectAsList();
         for (Row w : winners) {
             page.html.append("<tr><td>").append(esc(ms(w.getAs("budget_ms")))).append("</td><td><code>")
                     .append(esc(w.getAs("config_hash"))).append("</code></td><td>")
@@ -142,10 +143,11 @@ public final class Report implements Job<Report.Result> {
     }
 
     private static void predictor(SparkSession spark, Page page, Layout layout, String hw) {
-        Layout.Predictor dir = layout.predictor(hw);
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Layout.Predictor dir = LatencyPredictor.folder(fs, layout, hw);
         page.html.append("<h2>Latency predictor <code>").append(esc(hw)).append("</code></h2>\n");
         String metrics = dir.metrics();
-        if (new Fs(spark.sparkContext().hadoopConfiguration()).exists(metrics)) {
+        if (fs.exists(metrics)) {
             // the labels' retest error beside each model's error: a model far above it is flagged (older tables: -)
             page.html.append("<table><tr><th>model</th><th>split</th><th>RMSE (ms)</th><th>RMSE / mean</th>"
                     + "<th>label noise</th><th>far above noise</th><th>R²</th><th>Kendall τ</th><th>n</th></tr>\n");
@@ -172,7 +174,7 @@ public final class Report implements Job<Report.Result> {
     }
 
     private static void subnets(SparkSession spark, Page page, String path) {
-        Dataset<Row> t = spark.read().parquet(path);
+        Dataset<Row> t = spark.read().parquet(new Fs(spark.sparkContext().hadoopConfiguration()).current(path));
         // the columns shown, in this order, where the table has them
         List<String> cols = new ArrayList<>();
         Set<String> has = Set.of(t.columns());

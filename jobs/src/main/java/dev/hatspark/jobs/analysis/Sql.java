@@ -2,9 +2,12 @@ package dev.hatspark.jobs.analysis;
 
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
+import dev.hatspark.jobs.latency.LatencyPredictor;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
+import dev.hatspark.util.BadInputException;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,7 +54,8 @@ public final class Sql implements Job<String> {
         Map<String, String> registered = new LinkedHashMap<>();
         views.forEach((view, path) -> {
             if (fs.exists(path)) {
-                (view.equals("latency_measurements") ? Tables.readMeasurements(spark, path) : spark.read().parquet(path))
+                String current = fs.current(path);
+                (view.equals("latency_measurements") ? Tables.readMeasurements(spark, current) : spark.read().parquet(current))
                         .createOrReplaceTempView(view);
                 registered.put(view, path);
             }
@@ -62,8 +66,8 @@ public final class Sql implements Job<String> {
         union(spark, fs, sweeps.stream().map(id -> layout.sweep(id).best()).toList(), "sweep_best", registered);
         union(spark, fs, sweeps.stream().map(id -> layout.sweep(id).runs()).toList(), "sweep_runs", registered);
         List<String> hws = fs.listIds(layout.predictors());
-        union(spark, fs, hws.stream().map(hw -> layout.predictor(hw).metrics()).toList(), "predictor_metrics", registered);
-        union(spark, fs, hws.stream().map(hw -> layout.predictor(hw).predictions()).toList(), "predictor_predictions",
+        union(spark, fs, hws.stream().map(hw -> LatencyPredictor.folder(fs, layout, hw).metrics()).toList(), "predictor_metrics", registered);
+        union(spark, fs, hws.stream().map(hw -> LatencyPredictor.folder(fs, layout, hw).predictions()).toList(), "predictor_predictions",
                 registered);
         return registered;
     }
@@ -74,7 +78,7 @@ public final class Sql implements Job<String> {
         List<String> found = new java.util.ArrayList<>();
         for (String path : tables) {
             if (fs.exists(path)) {
-                Dataset<Row> one = spark.read().parquet(path);
+                Dataset<Row> one = spark.read().parquet(fs.current(path));
                 all = all == null ? one : all.unionByName(one, true);
                 found.add(path);
             }
@@ -88,7 +92,18 @@ public final class Sql implements Job<String> {
     @Override
     public String run(SparkSession spark) {
         Map<String, String> views = register(spark, run.layout());
-        spark.sql(query).show(rows, false);
+        Dataset<Row> result;
+        try {
+            result = spark.sql(query);
+        } catch (Exception e) { // Scala throws AnalysisException unchecked
+            if (!(e instanceof AnalysisException)) {
+                throw e;
+            }
+            // a parse error, an unknown view or column: the user's query, in one line
+            throw new BadInputException(e.getMessage().lines().map(String::strip).filter(l -> !l.isEmpty()).findFirst().orElse("")
+                    + (views.isEmpty() ? " (no tables in " + run.root + ")" : " (views: " + String.join(", ", views.keySet()) + ")"), e);
+        }
+        result.show(rows, false);
         return "views " + views.keySet();
     }
 }

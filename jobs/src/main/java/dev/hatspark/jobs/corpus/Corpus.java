@@ -37,7 +37,7 @@ public final class Corpus {
             throw new BadInputException(layout.corpusPairs() + " does not exist: run prepare-corpus for run root "
                     + layout.root() + " first");
         }
-        var rows = spark.read().parquet(layout.corpusPairs()).where(col("split").equalTo(split))
+        var rows = spark.read().parquet(fs.current(layout.corpusPairs())).where(col("split").equalTo(split))
                 .where(org.apache.spark.sql.functions.size(col("src_ids")).between(1, maxLen))
                 .where(org.apache.spark.sql.functions.size(col("tgt_ids")).between(1, maxLen))
                 .orderBy("ref");

@@ -3,6 +3,9 @@ package dev.hatspark.jobs.corpus;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.util.BadInputException;
+import org.apache.hadoop.io.LongWritable;
+import org.apache.hadoop.io.Text;
+import org.apache.hadoop.mapred.TextInputFormat;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -16,6 +19,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 
@@ -66,8 +70,8 @@ public record CorpusInput(String tsv, String srcFile, String tgtFile, String fai
             }
             requireExists(fs, srcFile);
             requireExists(fs, tgtFile);
-            JavaPairRDD<Long, String> src = jsc.textFile(srcFile).zipWithIndex().mapToPair(t -> new Tuple2<>(t._2, t._1));
-            JavaPairRDD<Long, String> tgt = jsc.textFile(tgtFile).zipWithIndex().mapToPair(t -> new Tuple2<>(t._2, t._1));
+            JavaPairRDD<Long, String> src = textLines(jsc, srcFile).zipWithIndex().mapToPair(t -> new Tuple2<>(t._2, t._1));
+            JavaPairRDD<Long, String> tgt = textLines(jsc, tgtFile).zipWithIndex().mapToPair(t -> new Tuple2<>(t._2, t._1));
             long ns = src.count();
             long nt = tgt.count();
             if (ns != nt) {
@@ -82,13 +86,18 @@ public record CorpusInput(String tsv, String srcFile, String tgtFile, String fai
             lines = jsc.parallelize(all, Math.max(4, all.size() / 2000)); // small tasks: no oversized-task warnings
         } else {
             requireExists(fs, tsv);
-            lines = jsc.textFile(tsv);
+            lines = textLines(jsc, tsv);
         }
         String source = tsv;
         List<String> first;
         try {
             first = lines.take(1);
-        } catch (Exception e) { // e.g. a corrupt .gz or a denied s3a read, surfacing from a Spark task
+        } catch (Exception e) { // e.g. a denied s3a read, surfacing from a Spark task
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof BadInputException bad) {
+                    throw bad;
+                }
+            }
             Throwable root = e;
             while (root.getCause() != null) {
                 root = root.getCause();
@@ -106,6 +115,68 @@ public record CorpusInput(String tsv, String srcFile, String tgtFile, String fai
                     + bad.get(0).split("\t", -1).length + " tab-separated fields, expected 3 (ref, src, tgt)");
         }
         return body.map(l -> l.split("\t", -1));
+    }
+
+    /**
+     * The lines of a text file (gzip or other Hadoop codecs decompressed), as {@code textFile} reads
+     * them, but a file that cannot be read to its end (a truncated or corrupt .gz) or a line that is
+     * not UTF-8 fails the job in one line naming the file and where reading stopped.
+     */
+    public static JavaRDD<String> textLines(JavaSparkContext jsc, String path) {
+        return jsc.hadoopFile(path, TextInputFormat.class, LongWritable.class, Text.class)
+                .mapPartitionsWithIndex((part, it) -> new CheckedLines(path, part, it), true);
+    }
+
+    /** Iterates a split's lines; the line number is exact for the first split (a whole .gz is one split). */
+    private static final class CheckedLines implements Iterator<String> {
+        private final String path;
+        private final int part;
+        private final Iterator<Tuple2<LongWritable, Text>> in;
+        private long line;
+        private long offset;
+
+        CheckedLines(String path, int part, Iterator<Tuple2<LongWritable, Text>> in) {
+            this.path = path;
+            this.part = part;
+            this.in = in;
+        }
+
+        @Override
+        public boolean hasNext() {
+            try {
+                return in.hasNext();
+            } catch (Exception e) { // the codec's IOException, thrown through Scala unchecked (EOFException for a cut .gz) the codec's IOException (EOFException for a cut .gz)
+                Throwable root = e;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                throw new BadInputException(path + ": cannot read past " + where() + " ("
+                        + (root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName())
+                        + "); the file is truncated or corrupt", e);
+            }
+        }
+
+        @Override
+        public String next() {
+            Tuple2<LongWritable, Text> t = in.next();
+            line++;
+            offset = t._1.get();
+            Text text = t._2;
+            try { // strict, unlike Text.toString (which substitutes U+FFFD) and Text.validateUTF8 (misses a cut last character)
+                return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(text.getBytes(), 0, text.getLength()))
+                        .toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new BadInputException(path + ": " + where() + " is not UTF-8 text; convert the file to UTF-8");
+            }
+        }
+
+        private String where() {
+            if (line == 0) {
+                return "its start";
+            }
+            return (part == 0 ? "line " + line : "the line") + " at byte " + offset
+                    + (path.endsWith(".gz") || path.endsWith(".bz2") ? " of the decompressed text" : "");
+        }
     }
 
     private static void requireExists(Fs fs, String path) {

@@ -108,6 +108,8 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
             throw new BadInputException(source.describe() + ": " + duplicates
                     + " duplicate values in column 'ref'; refs must be unique (they decide the split)");
         }
+        Map<String, Long> counts = new HashMap<>(withSplit.map(p -> p[0]).countByValue());
+        requireEverySplit(source.describe(), counts);
         JavaRDD<String[]> train = withSplit.filter(p -> p[0].equals("train"));
         boolean joint = vocab.equals("joint");
         Bpe srcBpe;
@@ -132,7 +134,6 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
             fs.write(layout.corpusVocab("src"), BpeCache.bytes(srcBpe));
             fs.write(layout.corpusVocab("tgt"), BpeCache.bytes(tgtBpe));
         }
-        Map<String, Long> counts = new HashMap<>(withSplit.map(p -> p[0]).countByValue());
         CorpusMeta meta = new CorpusMeta(joint, srcBpe.fingerprint(), tgtBpe.fingerprint(), srcBpe.vocab().size(),
                 tgtBpe.vocab().size(), counts.getOrDefault("train", 0L), counts.getOrDefault("valid", 0L),
                 counts.getOrDefault("test", 0L), validFraction, testFraction, source);
@@ -159,6 +160,7 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
             Dataset<Row> part = spark.createDataFrame(rows, Tables.CORPUS_PAIRS);
             table = table == null ? part : table.union(part);
         }
+        requireEverySplit(fairseqDataBin, counts);
         fs.writeParquet(table.repartition(4).sortWithinPartitions("split", "ref"), layout.corpusPairs());
         fs.write(layout.corpusFairseqDict(src), f.srcDict());
         fs.write(layout.corpusFairseqDict(tgt), f.tgtDict());
@@ -171,6 +173,18 @@ public final class PrepareCorpus implements Job<CorpusMeta> {
                 meta.valid(), meta.test(), meta.input().describe(), f.src().size(), f.tgt().size(),
                 joint ? " (joined)" : "", layout.corpusPairs());
         return meta;
+    }
+
+    /** Training, validation and test each need a pair; an empty split would fail a later job far from its cause. */
+    private static void requireEverySplit(String input, Map<String, Long> counts) {
+        long train = counts.getOrDefault("train", 0L);
+        long valid = counts.getOrDefault("valid", 0L);
+        long test = counts.getOrDefault("test", 0L);
+        if (train == 0 || valid == 0 || test == 0) {
+            throw new BadInputException(input + ": " + (train + valid + test) + " pairs split into " + train + " train / "
+                    + valid + " valid / " + test + " test; every split needs at least one pair (a larger corpus, or larger"
+                    + " --valid-fraction / --test-fraction)");
+        }
     }
 
     private Bpe learn(JavaRDD<String> sentences, String which) {

@@ -172,21 +172,21 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
                         + " not the measuring, limits accuracy", r.getKey(), hw, fmt(100 * a.rmseRel()), fmt(100 * labelNoise));
             }
         }
-        // the whole folder is written beside the old one, then swapped in
-        String dir = layout.predictor(hw).dir();
-        Layout.Predictor tmp = layout.predictor(hw).at(Fs.temporary(dir));
-        try {
-            mlp.write().overwrite().save(tmp.model());
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        fs.writeText(tmp.features(), spec.toJson());
-        spark.createDataFrame(metrics, Tables.PREDICTOR_METRICS).coalesce(1).write().parquet(tmp.metrics());
-        spark.createDataFrame(predictions.toJavaRDD(), Tables.PREDICTOR_PREDICTIONS).coalesce(1).write().parquet(tmp.predictions());
-        if (fs.exists(dir)) {
-            fs.delete(dir);
-        }
-        fs.rename(tmp.dir(), dir);
+        // the whole folder is written as a new version beside the old one, then committed in one step
+        Layout.Predictor target = layout.predictor(hw);
+        PipelineModel fitted = mlp;
+        Dataset<Row> predicted = predictions;
+        fs.commitVersion(target.dir(), folder -> {
+            Layout.Predictor tmp = target.at(folder);
+            try {
+                fitted.write().overwrite().save(tmp.model());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            fs.writeText(tmp.features(), spec.toJson());
+            spark.createDataFrame(metrics, Tables.PREDICTOR_METRICS).coalesce(1).write().parquet(tmp.metrics());
+            spark.createDataFrame(predicted.toJavaRDD(), Tables.PREDICTOR_PREDICTIONS).coalesce(1).write().parquet(tmp.predictions());
+        });
         data.unpersist();
         rows.unpersist();
         return new Result(hw, spec.kind(), testAccuracy);

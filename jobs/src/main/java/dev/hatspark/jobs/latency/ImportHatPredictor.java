@@ -139,21 +139,26 @@ public final class ImportHatPredictor implements Job<ImportHatPredictor.Result> 
         provenance.put("hardwareId", hardwareId);
         provenance.put("importedAt", Instant.now().toString());
 
-        // the whole folder is written beside the old one, then swapped in (as fit-predictor does)
-        String dir = layout.predictor(hardwareId).dir();
-        Layout.Predictor tmp = layout.predictor(hardwareId).at(Fs.temporary(dir));
-        try {
-            pipeline.write().overwrite().save(tmp.model());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        fs.writeText(tmp.features(), FeatureSpec.hat10(ds.yaml()).toJson());
-        fs.writeText(tmp.importRecord(), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(provenance));
-        Accuracy measured = scoreMeasurements(spark, fs, layout, pipeline, tmp);
-        if (fs.exists(dir)) {
-            fs.delete(dir);
-        }
-        fs.rename(tmp.dir(), dir);
+        // the whole folder is written as a new version beside the old one, then committed in one step (as fit-predictor does)
+        Layout.Predictor target = layout.predictor(hardwareId);
+        Accuracy[] measuredBox = new Accuracy[1];
+        fs.commitVersion(target.dir(), folder -> {
+            Layout.Predictor tmp = target.at(folder);
+            try {
+                pipeline.write().overwrite().save(tmp.model());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            fs.writeText(tmp.features(), FeatureSpec.hat10(ds.yaml()).toJson());
+            try {
+                fs.writeText(tmp.importRecord(), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(provenance));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            measuredBox[0] = scoreMeasurements(spark, fs, layout, pipeline, tmp);
+        });
+        Accuracy measured = measuredBox[0];
+        String dir = LatencyPredictor.folder(fs, layout, hardwareId).dir();
         LOG.info("import-hat-predictor: {} (sha256 {}, layers {}, lat norm {}) as {}{}", file, provenance.get("sha256"),
                 java.util.Arrays.toString(weights.layers()), lat, dir, measured == null ? ""
                         : String.format(" | on this id's %d measurements: RMSE %.2f ms (%.2f %%), Kendall τ %.3f",

@@ -87,11 +87,16 @@ public final class ImportLatency implements Job<ImportLatency.Result> {
                 throw new BadInputException(f + " does not exist");
             }
             MeasurementCsv.Parsed p = MeasurementCsv.parse(fs.readText(f), f, ctx);
+            if (p.rows().isEmpty() && p.bad().isEmpty()) {
+                throw new BadInputException(f + ": no measurement rows after the header");
+            }
             parsed.add(p);
             bad.addAll(p.bad());
             LOG.info("import-latency: {}: {} format, {} good rows, {} bad", f, p.format(), p.rows().size(), p.bad().size());
         }
-        bad.stream().limit(50).forEach(b -> LOG.warn("import-latency: bad row {}", b));
+        if (skipBadRows) { // rejected files name their first bad row in the error instead
+            bad.stream().limit(50).forEach(b -> LOG.warn("import-latency: bad row {}", b));
+        }
         if (!bad.isEmpty() && !skipBadRows) {
             Set<String> badFiles = new LinkedHashSet<>();
             bad.forEach(b -> badFiles.add(b.source()));

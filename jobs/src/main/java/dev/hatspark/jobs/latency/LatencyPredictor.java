@@ -67,12 +67,18 @@ public final class LatencyPredictor implements Serializable {
     /** The predictor of a hardware id, or null when none was fitted (or imported) for it. */
     public static LatencyPredictor find(SparkSession spark, Layout layout, String hardwareId) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
-        Layout.Predictor dir = layout.predictor(hardwareId);
+        Layout.Predictor dir = folder(fs, layout, hardwareId);
         if (!fs.exists(dir.features())) {
             return null;
         }
         FeatureSpec spec = FeatureSpec.fromJson(fs.readText(dir.features()), dir.features());
         return new LatencyPredictor(PipelineModel.load(dir.model()), spec, hardwareId);
+    }
+
+    /** The predictor folder of a hardware id to read: its committed version ({@link Fs#commitVersion}). */
+    public static Layout.Predictor folder(Fs fs, Layout layout, String hardwareId) {
+        Layout.Predictor p = layout.predictor(hardwareId);
+        return p.at(fs.current(p.dir()));
     }
 
     public FeatureSpec spec() {

@@ -1,6 +1,7 @@
 package dev.hatspark.jobs.search;
 
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.corpus.CorpusMeta;
 import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
@@ -136,6 +137,8 @@ public final class Sweep implements Job<Sweep.Result> {
         String hw = hardwareId != null ? hardwareId : onlyPredictor(fs, layout);
         LatencyPredictor predictor = LatencyPredictor.load(spark, layout, hw);
         checkSpace(fs, layout, hw, predictor, space);
+        CorpusMeta corpus = CorpusMeta.read(fs, layout);
+        state.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), ckpt);
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
         SparkScoring scoring = new SparkScoring(predictor, sparkScoringThreshold);
         Evolution evo = new Evolution(space, params, scoring);
@@ -148,7 +151,7 @@ public final class Sweep implements Job<Sweep.Result> {
                     Arrays.toString(budgetPercentiles));
         }
         double[] bs = Arrays.stream(budgets).sorted().distinct().toArray();
-        if (bs.length == 0 || bs[0] <= 0) {
+        if (bs.length == 0 || !(bs[0] > 0) || !Double.isFinite(bs[bs.length - 1])) { // NaN sorts last
             throw new BadInputException("--budgets must be positive latencies in ms, got " + Arrays.toString(budgets));
         }
         for (double b : bs) {
@@ -284,7 +287,7 @@ public final class Sweep implements Job<Sweep.Result> {
         String path = dir.runs();
         Timestamp started = Timestamp.from(Instant.now());
         if (fs.exists(path)) {
-            Row r = spark.read().parquet(path).first();
+            Row r = spark.read().parquet(fs.current(path)).first();
             if (!r.<String>getAs("parameters").equals(paramsJson)) {
                 throw new BadInputException("sweep '" + id + "' at " + dir.dir() + " was started with other parameters ("
                         + r.getAs("parameters") + "); use another --sweep-id or the same options");
@@ -303,9 +306,10 @@ public final class Sweep implements Job<Sweep.Result> {
     }
 
     private static Result result(SparkSession spark, String id, Layout.Sweep dir) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Dataset<Row> pop = spark.read().parquet(dir.population());
         Map<Double, Best> best = new TreeMap<>();
-        for (Row r : spark.read().parquet(dir.best()).collectAsList()) {
+        for (Row r : spark.read().parquet(fs.current(dir.best())).collectAsList()) {
             best.put(r.getAs("budget_ms"), new Best(r.getAs("config_hash"), r.getAs("config_json"),
                     r.getAs("predicted_latency_ms"), r.getAs("val_loss")));
         }

@@ -40,6 +40,16 @@ public final class Checkpoints {
         public DesignSpace space(String checkpoint) {
             return DesignSpace.parse(spaceYaml, Layout.checkpoint(checkpoint).state() + "#spaceYaml");
         }
+
+        /** Token ids mean nothing with another vocabulary: the corpus must be the one the checkpoint was trained on. */
+        public void requireVocabulary(String corpusSrcFingerprint, String corpusTgtFingerprint, String checkpoint) {
+            if (!java.util.Objects.equals(srcVocabFingerprint, corpusSrcFingerprint)
+                    || !java.util.Objects.equals(tgtVocabFingerprint, corpusTgtFingerprint)) {
+                throw new BadInputException("checkpoint " + checkpoint + " was trained with another vocabulary than corpus/"
+                        + " has now (target vocabulary fingerprint " + tgtVocabFingerprint + " vs corpus " + corpusTgtFingerprint
+                        + "): prepare the corpus it was trained on, or train on this one in another --root");
+            }
+        }
     }
 
     /** What any checkpoint's state.json (SuperTransformer or trained SubTransformer) says about its model. */
@@ -150,8 +160,17 @@ public final class Checkpoints {
     public static SuperTransformer loadModel(Fs fs, String checkpoint, NDManager manager) {
         ModelInfo info = readState(fs, checkpoint, ModelInfo.class);
         DesignSpace space = DesignSpace.parse(info.spaceYaml(), Layout.checkpoint(checkpoint).state() + "#spaceYaml");
-        return SuperTransformer.load(space, info.srcVocab(), info.tgtVocab(), fs.read(Layout.checkpoint(checkpoint).model()),
-                manager);
+        String weights = Layout.checkpoint(checkpoint).model();
+        byte[] bytes = fs.read(weights);
+        try {
+            return SuperTransformer.load(space, info.srcVocab(), info.tgtVocab(), bytes, manager);
+        } catch (BadInputException e) {
+            throw e;
+        } catch (RuntimeException e) { // DJL's decoding of a cut or damaged NDList: the file, not the code
+            throw new BadInputException(weights + ": " + bytes.length + " bytes that do not decode as the weights its"
+                    + " state.json describes (" + e.getClass().getSimpleName() + "); the file is truncated or corrupt:"
+                    + " delete " + checkpoint + " to resume from an earlier checkpoint", e);
+        }
     }
 
     /** Restores the optimizer state saved with a checkpoint. */

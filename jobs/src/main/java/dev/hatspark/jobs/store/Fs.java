@@ -25,9 +25,11 @@ import java.util.UUID;
  *
  * <p>On S3 (s3a) a rename is a copy and a delete per object: a file still appears whole, but a
  * directory appears file by file. Hence appends commit one file per partition (each append appears
- * whole), and checkpoints write their state.json last as a commit marker. Replacing a whole table
- * ({@link #writeParquet}) is the one step that is not atomic there: a reader during the swap, or a
- * crash in it, sees a partial table until the job runs again (reruns rewrite it).
+ * whole), checkpoints write their state.json last as a commit marker, and the predictor folder is
+ * replaced by writing a new version beside the old one and committing it with a marker file
+ * ({@link #commitVersion}), which readers resolve through {@link #current}. Replacing a whole table
+ * ({@link #writeParquet}) is not atomic there: a reader during the swap, or a crash in it, sees a
+ * partial table until the job runs again (reruns rewrite it).
  */
 public final class Fs {
     private final Configuration conf;
@@ -108,6 +110,9 @@ public final class Fs {
     public byte[] read(String path) {
         try (InputStream in = fs(path).open(new Path(path))) {
             return in.readAllBytes();
+        } catch (org.apache.hadoop.fs.ChecksumException e) { // the bytes changed after they were written (.crc)
+            throw new BadInputException(path + ": does not match its checksum at byte " + e.getPos()
+                    + "; the file is truncated or corrupt", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + path + ": " + e.getMessage(), e);
         }
@@ -177,8 +182,11 @@ public final class Fs {
     }
 
     /**
-     * Writes a table as Parquet to a temporary sibling directory, then swaps it in: readers see the old
-     * table or the new one, never a partial one; a crash leaves at most a stale temporary to clean.
+     * Writes a table as Parquet to a temporary sibling directory, then swaps it in: on a file system
+     * with atomic rename (local, HDFS) readers see the old table or the new one, never a partial one.
+     * On S3 the swap is a copy object by object (see the class comment): tables stay plain folders of
+     * Parquet files so that Spark, DuckDB and pandas read them by path; {@link #commitVersion} is the
+     * atomic replace, used for the predictor folder, which is read through {@link #current}.
      */
     public void writeParquet(Dataset<Row> data, String path, String... partitionBy) {
         String tmp = writeTemporary(data, path, partitionBy);
@@ -191,6 +199,66 @@ public final class Fs {
         if (had) {
             delete(old);
         }
+    }
+
+    private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("v-(\\d{6})");
+    private static final String MARKER = "_";
+
+    /**
+     * Writes a new version of a folder (a table, a predictor) so that it is switched to in one step, on
+     * S3 too, where a folder rename is a copy of object after object: {@code write} fills a temporary
+     * sibling, which is moved to {@code <dir>/v-NNNNNN/} (a reader never looks there before the next
+     * step); then the marker {@code <dir>/_v-NNNNNN}, one empty object, commits it; then older versions
+     * (and the files of a folder written before versions existed) are deleted. The marker is the pointer:
+     * {@link #current} reads the newest version that has one; the marker's {@code _} name hides it from
+     * Parquet readers.
+     */
+    public void commitVersion(String dir, java.util.function.Consumer<String> write) {
+        String tmp = temporary(dir);
+        write.accept(tmp);
+        // past every version folder, committed or left by a crash before its marker
+        int next = list(dir).stream().map(VERSION::matcher).filter(java.util.regex.Matcher::matches)
+                .mapToInt(m -> Integer.parseInt(m.group(1))).max().orElse(0) + 1;
+        String version = String.format("v-%06d", next);
+        try {
+            FileSystem fs = fs(dir);
+            fs.mkdirs(new Path(dir));
+            move(fs, new Path(tmp), new Path(dir, version));
+            fs.create(new Path(dir, MARKER + version), false).close();
+            for (FileStatus old : fs.listStatus(new Path(dir))) {
+                String name = old.getPath().getName();
+                if (!name.equals(version) && !name.equals(MARKER + version)) {
+                    fs.delete(old.getPath(), true);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot commit " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The folder to read of a table or predictor written by {@link #commitVersion}: its newest committed
+     * version; a folder without versions (an appended table, a run root from before) is read as it is.
+     */
+    public String current(String dir) {
+        List<Integer> committed = versions(dir);
+        if (committed.isEmpty()) {
+            return dir;
+        }
+        return join(dir, String.format("v-%06d", committed.get(committed.size() - 1)));
+    }
+
+    /** Version numbers under {@code dir} that have a commit marker and a folder, ascending. */
+    private List<Integer> versions(String dir) {
+        List<String> names = list(dir);
+        List<Integer> found = new ArrayList<>();
+        for (String n : names) {
+            var m = VERSION.matcher(n);
+            if (m.matches() && names.contains(MARKER + n)) {
+                found.add(Integer.parseInt(m.group(1)));
+            }
+        }
+        return found;
     }
 
     /**

@@ -131,7 +131,9 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         Layout layout = run.layout();
         CorpusMeta corpus = CorpusMeta.read(fs, layout);
         String supernet = Checkpoints.latestOf(fs, layout);
-        DesignSpace space = Checkpoints.readState(fs, supernet).space(supernet);
+        Checkpoints.State supernetState = Checkpoints.readState(fs, supernet);
+        supernetState.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), supernet);
+        DesignSpace space = supernetState.space(supernet);
         List<Targets.Target> todo = targets.resolve(spark, layout, space);
         List<ArchConfig> configs = Targets.distinct(todo);
         Map<String, String> checkpoints = new HashMap<>();
@@ -241,7 +243,7 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
      * for a fairseq data-bin (no raw text) its target decoded with the dictionary, BPE removed.
      */
     private List<TestSentence> testSet(SparkSession spark, Fs fs, Layout layout, CorpusMeta corpus) {
-        var rows = spark.read().parquet(layout.corpusPairs()).where(col("split").equalTo("test"))
+        var rows = spark.read().parquet(fs.current(layout.corpusPairs())).where(col("split").equalTo("test"))
                 .select("ref", "src_ids", "tgt_ids").orderBy("ref");
         if (maxSentences > 0) {
             rows = rows.limit(maxSentences);
@@ -388,7 +390,7 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     private static void merge(SparkSession spark, Fs fs, Layout layout, List<Row> fresh) {
         List<Row> all = new ArrayList<>();
         if (fs.exists(layout.subnetResults())) {
-            for (Row old : spark.read().schema(Tables.SUBNET_RESULTS).parquet(layout.subnetResults()).collectAsList()) {
+            for (Row old : spark.read().schema(Tables.SUBNET_RESULTS).parquet(fs.current(layout.subnetResults())).collectAsList()) {
                 if (fresh.stream().noneMatch(n -> key(n).equals(key(old)))) {
                     all.add(old);
                 }

@@ -46,7 +46,7 @@ public final class Targets {
             if (!fs.exists(best)) {
                 throw new BadInputException("sweep '" + sweepId + "' has no winners: " + best + " does not exist");
             }
-            List<Row> rows = spark.read().parquet(best).orderBy("budget_ms").collectAsList();
+            List<Row> rows = spark.read().parquet(fs.current(best)).orderBy("budget_ms").collectAsList();
             for (Row r : rows) {
                 double b = r.getAs("budget_ms");
                 if (budgets.isEmpty() || budgets.contains(b)) {

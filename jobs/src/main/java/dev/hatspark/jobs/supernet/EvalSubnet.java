@@ -1,6 +1,7 @@
 package dev.hatspark.jobs.supernet;
 
 import dev.hatspark.util.BadInputException;
+import dev.hatspark.jobs.corpus.CorpusMeta;
 import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
@@ -77,6 +78,8 @@ public final class EvalSubnet implements Job<List<EvalSubnet.Evaluation>> {
         Layout layout = run.layout();
         String ckpt = checkpoint.resolve(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
+        CorpusMeta corpus = CorpusMeta.read(fs, layout);
+        state.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), ckpt);
         DesignSpace ds = state.space(ckpt);
         Set<ArchConfig> todo = new LinkedHashSet<>();
         todo.addAll(ConfigInputs.readAll(fs, configs, ds));

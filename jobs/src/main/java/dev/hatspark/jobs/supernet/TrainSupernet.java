@@ -118,10 +118,7 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
             throw new BadInputException("checkpoint " + where + " was trained on another design space than '"
                     + ds.name + "': use another --root or the same --space");
         }
-        if (!s.srcVocabFingerprint().equals(corpus.srcVocabFingerprint())
-                || !s.tgtVocabFingerprint().equals(corpus.tgtVocabFingerprint())) {
-            throw new BadInputException("checkpoint " + where + " was trained with another vocabulary than corpus/ has now");
-        }
+        s.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), where);
     }
 
     private static void writeMetrics(SparkSession spark, Fs fs, Layout layout, List<Metrics> rows) {

@@ -89,6 +89,7 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
         CorpusMeta corpus = CorpusMeta.read(fs, layout);
         String ckpt = checkpoint.resolve(fs, layout);
         Checkpoints.State state = Checkpoints.readState(fs, ckpt);
+        state.requireVocabulary(corpus.srcVocabFingerprint(), corpus.tgtVocabFingerprint(), ckpt);
         DesignSpace space = state.space(ckpt);
         List<ArchConfig> configs = Genetics.sampleDistinct(space, samples, sampleSeed);
 
@@ -154,7 +155,7 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
         Row fresh = RowFactory.create(values);
         List<Row> all = new ArrayList<>();
         if (fs.exists(layout.validationSummary())) {
-            for (Row old : spark.read().schema(Tables.VALIDATION_SUMMARY).parquet(layout.validationSummary()).collectAsList()) {
+            for (Row old : spark.read().schema(Tables.VALIDATION_SUMMARY).parquet(fs.current(layout.validationSummary())).collectAsList()) {
                 if (!Arrays.asList(1, 2, 3, 4, 5, 6).stream().allMatch(i -> old.get(i).equals(fresh.get(i)))) {
                     all.add(old);
                 }
