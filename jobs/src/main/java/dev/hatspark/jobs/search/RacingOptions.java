@@ -6,7 +6,6 @@ import picocli.CommandLine.Option;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.IntFunction;
 
 /** The sweep's racing knobs ({@link Racing}) and the parsing of {@code --budgets MS,...|auto:N}. */
 public final class RacingOptions {
@@ -46,16 +45,21 @@ public final class RacingOptions {
         return m;
     }
 
-    /** {@code --budgets}: milliseconds, or {@code auto:N} resolved by {@code auto}. */
-    static double[] budgets(String[] spec, IntFunction<double[]> auto) {
-        if (spec.length == 1 && spec[0].trim().startsWith("auto:")) {
-            String n = spec[0].trim().substring(5);
-            try {
-                return auto.apply(Integer.parseInt(n));
-            } catch (NumberFormatException e) {
-                throw new BadInputException("--budgets auto:N needs a whole number N, got '" + n + "'");
-            }
+    /** N of {@code --budgets auto:N}, or null when the budgets are milliseconds. */
+    static Integer autoBudgets(String[] spec) {
+        if (spec.length != 1 || !spec[0].trim().startsWith("auto:")) {
+            return null;
         }
+        String n = spec[0].trim().substring(5);
+        try {
+            return Integer.parseInt(n);
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--budgets auto:N needs a whole number N, got '" + n + "'");
+        }
+    }
+
+    /** {@code --budgets} in milliseconds. */
+    static double[] budgets(String[] spec) {
         double[] out = new double[spec.length];
         for (int i = 0; i < spec.length; i++) {
             try {

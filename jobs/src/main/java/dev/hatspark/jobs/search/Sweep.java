@@ -56,12 +56,18 @@ public final class Sweep implements Job<Sweep.Result> {
     @Mixin
     public RunOptions run = new RunOptions();
 
+    /** Budgets in ms (--budgets MS,...). */
+    public double[] budgets;
+
+    /** --budgets auto:N: N budgets spread over the predictor's latency range. */
+    public Integer autoBudgets;
+
     @Option(names = "--budgets", split = ",", paramLabel = "MS|auto:N", description = "Latency budgets in ms, comma-separated;"
             + " or auto:N, N budgets spread evenly over the predictor's latency range (smallest to largest config)")
-    public String[] budgetSpec;
-
-    /** Budgets in ms (what --budgets gives; tests may set it directly). */
-    public double[] budgets;
+    void budgets(String[] spec) {
+        autoBudgets = spec == null ? null : RacingOptions.autoBudgets(spec);
+        budgets = spec == null || autoBudgets != null ? null : RacingOptions.budgets(spec);
+    }
 
     @Option(names = "--budget-percentiles", split = ",", description = "Instead of --budgets: budgets at these percentiles"
             + " (0-100) of the predicted latency of 500 sampled configs (what the demo uses: 20,50,90)")
@@ -138,8 +144,9 @@ public final class Sweep implements Job<Sweep.Result> {
         checkSpace(fs, layout, hw, predictor, space);
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
         Evolution evo = new Evolution(space, params, predictor::predictMs);
-        if (budgetSpec != null) {
-            budgets = RacingOptions.budgets(budgetSpec, n -> Budgets.spread(space, predictor::predictMs, n));
+        if (autoBudgets != null) {
+            budgets = Budgets.spread(space, predictor::predictMs, autoBudgets);
+            LOG.info("sweep: {} budgets {} ms spread over the predicted latency range", autoBudgets, Arrays.toString(budgets));
         }
         if ((budgets == null) == (budgetPercentiles == null)) {
             throw new BadInputException("give either --budgets (ms or auto:N) or --budget-percentiles");
