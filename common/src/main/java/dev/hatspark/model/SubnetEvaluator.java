@@ -41,6 +41,27 @@ public final class SubnetEvaluator {
         });
     }
 
+    /**
+     * Summed NLL of every validation sentence, in the batches' order (a function of the sentences alone:
+     * {@link Batches#byTokens} sorts by length before it cuts batches), so two configs' vectors pair up
+     * sentence by sentence. Their sum over {@link #tokens()} is the validation loss.
+     */
+    public double[] sentenceNll(ArchConfig config) {
+        config.validate(model.space());
+        return Grad.disabled(() -> {
+            double[] out = new double[batches.stream().mapToInt(b -> b.size).sum()];
+            int i = 0;
+            for (Batch b : batches) {
+                try (NDScope ignored = new NDScope()) {
+                    for (float v : model.nllPerSentence(config, b)) {
+                        out[i++] = v;
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
     public long tokens() {
         return tokens;
     }

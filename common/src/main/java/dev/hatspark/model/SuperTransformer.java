@@ -367,6 +367,15 @@ public final class SuperTransformer implements AutoCloseable {
         return nll.mul(mask).sum().getFloat();
     }
 
+    /** Summed target-token NLL of each sentence of the batch, in batch order: for paired comparisons. */
+    public float[] nllPerSentence(ArchConfig c, Batch batch) {
+        NDArray target = batch.tgtOut(manager);
+        NDArray logp = logProbs(c, batch, false);
+        NDArray nll = logp.gather(target.expandDims(-1), -1).squeeze(-1).neg();
+        NDArray mask = target.neq(Vocab.PAD).toType(DataType.FLOAT32, false);
+        return nll.mul(mask).sum(new int[] {1}).toFloatArray();
+    }
+
     /** Log-probabilities over the target vocabulary, {@code [batch, tgtLen, vocab]}. */
     NDArray logProbs(ArchConfig c, Batch batch, boolean train) {
         NDArray src = batch.src(manager);

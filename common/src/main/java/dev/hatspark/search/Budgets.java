@@ -32,4 +32,27 @@ public final class Budgets {
         }
         return out;
     }
+
+    /**
+     * {@code n} budgets spread evenly over the predicted latency range of the space, from its smallest to
+     * its largest config: (lo + (hi − lo)·i/n for i = 1..n), rounded to 0.1 ms. The smallest config's own
+     * latency is left out, since a population needs many distinct configs within its budget.
+     */
+    public static double[] spread(DesignSpace space, ToDoubleFunction<ArchConfig> predictedMs, int n) {
+        if (n < 1) {
+            throw new dev.hatspark.util.BadInputException("--budgets auto:N needs N >= 1, got " + n);
+        }
+        double lo = predictedMs.applyAsDouble(space.smallest());
+        double hi = predictedMs.applyAsDouble(space.largest());
+        if (!(hi > lo)) {
+            throw new dev.hatspark.util.BadInputException("--budgets auto: the predictor puts the largest config ("
+                    + String.format("%.2f", hi) + " ms) no slower than the smallest (" + String.format("%.2f", lo)
+                    + " ms); give --budgets in ms");
+        }
+        double[] out = new double[n];
+        for (int i = 1; i <= n; i++) {
+            out[i - 1] = Math.round((lo + (hi - lo) * i / n) * 10) / 10.0;
+        }
+        return out;
+    }
 }

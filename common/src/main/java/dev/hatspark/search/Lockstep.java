@@ -19,14 +19,15 @@ public final class Lockstep {
 
     /**
      * The next generation of every budget: random populations in generation 0 (and always for random
-     * search), otherwise HAT's evolution from {@link #parentPool}, ranked by the losses known so far.
+     * search), otherwise HAT's evolution from {@link #parentPool}, ranked by the full-set losses known so
+     * far ({@code losses} must hold full-set losses only).
      */
     public static Map<Double, List<Candidate>> advance(Evolution evo, Map<Double, List<Candidate>> current, double[] budgets,
                                                        int generation, boolean random, Map<String, Double> losses) {
         Map<Double, List<Candidate>> next = new TreeMap<>();
         for (double b : budgets) {
             next.put(b, generation == 0 || random ? evo.initial(b, generation)
-                    : evo.next(parentPool(current, b), losses, b, generation));
+                    : evo.next(parents(parentPool(current, b), losses), losses, b, generation));
         }
         return next;
     }
@@ -42,6 +43,14 @@ public final class Lockstep {
         current.forEach((b, list) -> list.stream().filter(c -> c.predictedMs() <= budget)
                 .forEach(c -> pool.putIfAbsent(c.hash(), c)));
         return new ArrayList<>(pool.values());
+    }
+
+    /**
+     * The pool's members with a full-set loss in {@code losses}: with racing, a candidate that lost its
+     * race has a subset loss only and can never become a parent. Without racing every member has one.
+     */
+    static List<Candidate> parents(List<Candidate> pool, Map<String, Double> losses) {
+        return pool.stream().filter(c -> losses.containsKey(c.hash())).toList();
     }
 
     /** Distinct configs of a generation over all budgets, in order of first appearance. */

@@ -59,6 +59,7 @@ class LayoutContractTest {
             tables.put(s.population(), Tables.SWEEP_POPULATION);
             tables.put(s.best(), Tables.SWEEP_BEST);
             tables.put(s.runs(), Tables.SWEEP_RUNS);
+            tables.put(s.front(), Tables.SWEEP_FRONT);
         }
         folders.addAll(List.of(Path.of(layout.corpusVocab("joint")).getParent().toString(),
                 Path.of(layout.report()).getParent().toString()));

@@ -297,6 +297,72 @@ class PipelineTest {
                 "parents and shared configs are not re-evaluated: " + r);
         Row runs = spark.read().parquet(root + "/sweeps/a/runs").first();
         assertEquals("finished", runs.getAs("status"));
+        assertRacedHonestly("a");
+        assertTrue(runs.<Long>getAs("subset_tokens") > 0 && runs.<Long>getAs("full_tokens") > 0, runs.toString());
+        assertTrue(pop.where("fidelity = 'subset'").count() > 0, "some candidates lost their race");
+    }
+
+    /**
+     * A racing sweep: parents and winners have full-set losses, subset-only rows have none, and front/ is
+     * {@link dev.hatspark.search.Pareto#front} of the fully evaluated rows.
+     */
+    static void assertRacedHonestly(String id) {
+        Dataset<Row> pop = spark.read().parquet(root + "/sweeps/" + id + "/population");
+        assertTrue(pop.where("origin = 'parent' AND (fidelity != 'full' OR val_loss IS NULL)").isEmpty(),
+                "every parent was chosen on a full-set loss");
+        assertTrue(pop.where("fidelity = 'subset' AND (val_loss IS NOT NULL OR subset_loss IS NULL)").isEmpty());
+        assertTrue(pop.where("fidelity = 'full' AND val_loss IS NULL").isEmpty());
+        Dataset<Row> full = pop.where("fidelity = 'full'");
+        for (Row b : spark.read().parquet(root + "/sweeps/" + id + "/best").collectAsList()) {
+            assertFalse(full.where("budget_ms = " + b.getAs("budget_ms") + " AND config_hash = '" + b.getAs("config_hash") + "'")
+                    .isEmpty(), "the winner of " + b.getAs("budget_ms") + " ms was evaluated on the full set there");
+        }
+        // every child's parents were fully evaluated by an earlier generation
+        List<String> fullHashes = full.select("config_hash").distinct().as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        for (Row r : pop.where("origin IN ('mutation', 'crossover', 'parent')").select("parent_hashes").collectAsList()) {
+            assertTrue(fullHashes.containsAll(r.getList(0)), "parents " + r.getList(0) + " have full-set losses");
+        }
+        List<dev.hatspark.search.Pareto.Point> points = full.groupBy("config_hash")
+                .agg(org.apache.spark.sql.functions.min("predicted_latency_ms"), org.apache.spark.sql.functions.min("val_loss"))
+                .collectAsList().stream().map(r -> new dev.hatspark.search.Pareto.Point(r.getDouble(1), r.getDouble(2), r.getString(0)))
+                .toList();
+        List<String> want = dev.hatspark.search.Pareto.front(points).stream().map(dev.hatspark.search.Pareto.Point::id).toList();
+        List<String> front = spark.read().parquet(root + "/sweeps/" + id + "/front").orderBy("predicted_latency_ms")
+                .select("config_hash").as(org.apache.spark.sql.Encoders.STRING()).collectAsList();
+        assertFalse(want.isEmpty());
+        assertEquals(want, front);
+    }
+
+    @Test
+    @Order(9)
+    void racingOffEvaluatesEveryCandidateInFullAndAutoBudgetsSpreadTheRange() throws Exception {
+        Sweep off = sweep("off");
+        off.racing.mode = "off";
+        off.run(spark);
+        Dataset<Row> pop = spark.read().parquet(root + "/sweeps/off/population");
+        assertTrue(pop.where("fidelity != 'full' OR val_loss IS NULL OR subset_loss IS NOT NULL OR subset_tokens != 0").isEmpty());
+        Dataset<Row> raced = spark.read().parquet(root + "/sweeps/a/population");
+        String cols = "budget_ms, rank, config_hash";
+        assertEquals(raced.where("generation = 0").selectExpr(cols.split(", ")).orderBy("budget_ms", "rank").collectAsList(),
+                pop.where("generation = 0").selectExpr(cols.split(", ")).orderBy("budget_ms", "rank").collectAsList(),
+                "the same first generation, which races then prune");
+        long offFull = pop.where("fidelity = 'full'").select("config_hash").distinct().count();
+        long racedFull = raced.where("fidelity = 'full'").select("config_hash").distinct().count();
+        assertTrue(racedFull < offFull, "racing evaluates fewer configs in full: " + racedFull + " vs " + offFull);
+
+        Sweep auto = sweep("auto");
+        auto.budgets = null;
+        auto.autoBudgets = 2;
+        auto.generations = 1;
+        auto.run(spark);
+        LatencyPredictor p = LatencyPredictor.load(spark, new Layout(root), spark.read().parquet(root + "/latency/measurements")
+                .select("hardware_id").first().getString(0));
+        var tiny = dev.hatspark.space.DesignSpace.parse(TINY_SPACE, "tiny");
+        List<Double> budgets = spark.read().parquet(root + "/sweeps/auto/best").orderBy("budget_ms").select("budget_ms")
+                .as(org.apache.spark.sql.Encoders.DOUBLE()).collectAsList();
+        assertEquals(List.of(Math.round(p.predictMs(tiny.largest()) * 10) / 10.0), budgets.subList(1, 2),
+                "the loosest budget is the largest config's latency");
+        assertEquals(2, budgets.size());
     }
 
     @Test
@@ -307,11 +373,15 @@ class PipelineTest {
         interrupted.run(spark);
         assertEquals(2, spark.read().parquet(root + "/sweeps/b/population").select("generation").distinct().count());
         sweep("b").run(spark);
-        String cols = "budget_ms, generation, rank, config_hash, predicted_latency_ms, val_loss, origin, parent_hashes";
+        String cols = "budget_ms, generation, rank, config_hash, predicted_latency_ms, val_loss, origin, parent_hashes,"
+                + " fidelity, subset_loss, subset_margin";
         assertEquals(spark.read().parquet(root + "/sweeps/a/population").selectExpr(cols.split(", ")).orderBy("budget_ms", "generation", "rank").collectAsList(),
                 spark.read().parquet(root + "/sweeps/b/population").selectExpr(cols.split(", ")).orderBy("budget_ms", "generation", "rank").collectAsList());
         assertEquals(spark.read().parquet(root + "/sweeps/a/best").drop("sweep_id").collectAsList(),
                 spark.read().parquet(root + "/sweeps/b/best").drop("sweep_id").collectAsList());
+        assertEquals(spark.read().parquet(root + "/sweeps/a/front").drop("sweep_id").orderBy("predicted_latency_ms").collectAsList(),
+                spark.read().parquet(root + "/sweeps/b/front").drop("sweep_id").orderBy("predicted_latency_ms").collectAsList());
+        assertRacedHonestly("b");
     }
 
     @Test
@@ -381,7 +451,8 @@ class PipelineTest {
             assertEquals(p.predictMs(dev.hatspark.space.ArchConfig.fromJson(r.getAs("config_json"))), predicted, 1e-9,
                     "gated by the imported hardware id's predictor");
             assertTrue(predicted <= pred[50]);
-            assertTrue(r.<Double>getAs("val_loss") > 0, "evaluated with the supernet's weights");
+            Double loss = r.getAs("fidelity").equals("full") ? r.getAs("val_loss") : r.getAs("subset_loss");
+            assertTrue(loss > 0, "evaluated with the supernet's weights");
         }
         assertTrue(spark.read().parquet(edge + "/sweeps/edge/runs").first().<String>getAs("parameters")
                 .contains("\"hardware_id\":\"edge-device\""));

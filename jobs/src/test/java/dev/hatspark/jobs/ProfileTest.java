@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -68,6 +69,10 @@ class ProfileTest {
     void withoutAProfileTheBuiltInDefaultsHold() {
         Sweep s = (Sweep) parse(Profile.parse("sweep", "--budgets", "90"));
         assertEquals(new Sweep().population, s.population);
+        assertArrayEquals(new double[] {90}, s.budgets);
+        Sweep auto = (Sweep) parse(Profile.parse("sweep", "--budgets", "auto:10"));
+        assertEquals(10, auto.autoBudgets);
+        assertNull(auto.budgets);
         assertEquals("runs/demo", s.run.root);
     }
 

@@ -97,8 +97,9 @@ public final class Report implements Job<Report.Result> {
         page.html.append("<h2>Sweep <code>").append(esc(id)).append("</code></h2>\n");
 
         List<Pareto.Point> points = new ArrayList<>();
+        // full-set losses only (a candidate that lost its race has a subset loss, not comparable)
         for (Row r : spark.sql("SELECT config_hash, min(predicted_latency_ms), min(val_loss) FROM hat_report_population"
-                + " GROUP BY config_hash ORDER BY config_hash").collectAsList()) {
+                + " WHERE val_loss IS NOT NULL GROUP BY config_hash ORDER BY config_hash").collectAsList()) {
             points.add(new Pareto.Point(r.getDouble(1), r.getDouble(2), r.getString(0)));
         }
         List<Double> budgets = spark.sql("SELECT DISTINCT budget_ms FROM hat_report_population ORDER BY budget_ms")
@@ -106,19 +107,31 @@ public final class Report implements Job<Report.Result> {
         Map<String, Object> scatter = page.chart("pareto", "pareto-" + id,
                 points.size() + " evaluated candidates (distinct configs) and their latency/loss Pareto front");
         scatter.put("points", points.stream().map(p -> List.of(p.latencyMs(), p.loss(), p.id())).toList());
-        scatter.put("front", Pareto.front(points).stream().map(p -> List.of(p.latencyMs(), p.loss(), p.id())).toList());
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        List<Pareto.Point> front = Pareto.front(points);
+        if (fs.exists(dir.front())) { // the sweep's own front/ table (sweeps before it had none)
+            front = spark.read().parquet(dir.front()).orderBy("predicted_latency_ms").collectAsList().stream()
+                    .map(r -> new Pareto.Point(r.getAs("predicted_latency_ms"), r.getAs("val_loss"), r.getAs("config_hash"))).toList();
+        }
+        scatter.put("front", front.stream().map(p -> List.of(p.latencyMs(), p.loss(), p.id())).toList());
         scatter.put("budgets", budgets);
 
         Map<String, List<List<Number>>> progress = new LinkedHashMap<>();
         for (Row r : spark.sql("SELECT budget_ms, generation, min(val_loss) FROM hat_report_population"
-                + " GROUP BY budget_ms, generation ORDER BY budget_ms, generation").collectAsList()) {
+                + " WHERE val_loss IS NOT NULL GROUP BY budget_ms, generation ORDER BY budget_ms, generation").collectAsList()) {
             progress.computeIfAbsent(ms(r.getDouble(0)), k -> new ArrayList<>()).add(List.of(r.getInt(1), r.getDouble(2)));
         }
         page.chart("progress", "progress-" + id, "Best validation loss per generation, one line per budget")
                 .put("series", progress);
 
+        if (fs.exists(dir.runs()) && Set.of(spark.read().parquet(dir.runs()).columns()).contains("full_tokens")) {
+            Row cost = spark.read().parquet(dir.runs()).first();
+            page.html.append("<p>Pareto front: ").append(front.size()).append(" configs. Target tokens evaluated: ")
+                    .append(cost.<Long>getAs("subset_tokens")).append(" on the racing subset, ")
+                    .append(cost.<Long>getAs("full_tokens")).append(" on the whole validation set.</p>\n");
+        }
         String best = dir.best();
-        if (!new Fs(spark.sparkContext().hadoopConfiguration()).exists(best)) {
+        if (!fs.exists(best)) {
             return;
         }
         page.html.append("<h3>Winners</h3>\n<table><tr><th>budget</th><th>config</th><th>predicted latency</th>"

@@ -23,7 +23,7 @@ import java.util.Map;
 
 /** sql: registers the run root's tables as temporary views and runs a Spark SQL query over them. */
 @Command(name = "sql", mixinStandardHelpOptions = true,
-        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, latency_runs, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, subnets, validation_configs, validation_summary).")
+        description = "Run Spark SQL over a run root's tables (views: corpus_pairs, supernet_metrics, evaluations, latency_measurements, latency_runs, predictor_metrics, predictor_predictions, sweep_population, sweep_best, sweep_runs, sweep_front, subnets, validation_configs, validation_summary).")
 public final class Sql implements Job<String> {
     @Mixin
     public RunOptions run = new RunOptions();
@@ -65,6 +65,7 @@ public final class Sql implements Job<String> {
         union(spark, fs, sweeps.stream().map(id -> layout.sweep(id).population()).toList(), "sweep_population", registered);
         union(spark, fs, sweeps.stream().map(id -> layout.sweep(id).best()).toList(), "sweep_best", registered);
         union(spark, fs, sweeps.stream().map(id -> layout.sweep(id).runs()).toList(), "sweep_runs", registered);
+        union(spark, fs, sweeps.stream().map(id -> layout.sweep(id).front()).toList(), "sweep_front", registered);
         List<String> hws = fs.listIds(layout.predictors());
         union(spark, fs, hws.stream().map(hw -> LatencyPredictor.folder(fs, layout, hw).metrics()).toList(), "predictor_metrics", registered);
         union(spark, fs, hws.stream().map(hw -> LatencyPredictor.folder(fs, layout, hw).predictions()).toList(), "predictor_predictions",

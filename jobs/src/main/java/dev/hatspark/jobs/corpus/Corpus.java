@@ -22,6 +22,15 @@ public final class Corpus {
      * the evaluation cache's key, equal for every job that evaluates on the same sentences.
      */
     public record ValidSet(String id, List<int[][]> pairs) implements java.io.Serializable {
+        /** The pairs at these indices, with their own content id (so their cached losses are shared by content). */
+        public ValidSet subset(int[] indices) {
+            List<int[][]> sub = new ArrayList<>();
+            for (int i : indices) {
+                sub.add(pairs.get(i));
+            }
+            String vocab = id.substring(0, Math.max(0, id.indexOf(":valid:")));
+            return new ValidSet(vocab + ":valid-subset:" + sub.size() + ":" + Ids.shaOfPairs(sub), sub);
+        }
     }
 
     /** The first {@code limit} validation pairs by ref (0 = all), whatever their length. */

@@ -10,7 +10,6 @@ import dev.hatspark.jobs.store.Checkpoints;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
-import dev.hatspark.latency.Features;
 import dev.hatspark.search.Budgets;
 import dev.hatspark.search.Lockstep;
 import dev.hatspark.jobs.supernet.Evaluations;
@@ -35,12 +34,9 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 import static org.apache.spark.sql.functions.col;
@@ -61,8 +57,18 @@ public final class Sweep implements Job<Sweep.Result> {
     @Mixin
     public RunOptions run = new RunOptions();
 
-    @Option(names = "--budgets", split = ",", description = "Latency budgets in ms, comma-separated")
+    /** Budgets in ms (--budgets MS,...). */
     public double[] budgets;
+
+    /** --budgets auto:N: N budgets spread over the predictor's latency range. */
+    public Integer autoBudgets;
+
+    @Option(names = "--budgets", split = ",", paramLabel = "MS|auto:N", description = "Latency budgets in ms, comma-separated;"
+            + " or auto:N, N budgets spread evenly over the predictor's latency range (smallest to largest config)")
+    void budgets(String[] spec) {
+        autoBudgets = spec == null ? null : RacingOptions.autoBudgets(spec);
+        budgets = spec == null || autoBudgets != null ? null : RacingOptions.budgets(spec);
+    }
 
     @Option(names = "--budget-percentiles", split = ",", description = "Instead of --budgets: budgets at these percentiles"
             + " (0-100) of the predicted latency of 500 sampled configs (what the demo uses: 20,50,90)")
@@ -111,6 +117,9 @@ public final class Sweep implements Job<Sweep.Result> {
             + " candidates (population × budgets) than this scores them as a Spark job (predict-latency's path). Default: ${DEFAULT-VALUE}")
     public long sparkScoringThreshold = 100_000;
 
+    @Mixin
+    public RacingOptions racing = new RacingOptions();
+
     /** Stops after this generation as if the driver had died there (tests of resume). */
     @Option(names = "--stop-after-generation", hidden = true)
     public Integer stopAfter;
@@ -121,7 +130,8 @@ public final class Sweep implements Job<Sweep.Result> {
     }
 
     /** Per-budget winner and the sweep's evaluation counts. */
-    public record Result(String sweepId, Map<Double, Best> best, long candidates, long uniqueCandidates, long evaluated) {
+    public record Result(String sweepId, Map<Double, Best> best, long candidates, long uniqueCandidates, long evaluated,
+                         long subsetTokens, long fullTokens) {
     }
 
     public record Best(String configHash, String configJson, double predictedMs, double valLoss) {
@@ -142,8 +152,12 @@ public final class Sweep implements Job<Sweep.Result> {
         SearchParams params = new SearchParams(population, parents, mutations, crossovers, mutationProb, generations, seed);
         SparkScoring scoring = new SparkScoring(predictor, sparkScoringThreshold);
         Evolution evo = new Evolution(space, params, scoring);
+        if (autoBudgets != null) {
+            budgets = Budgets.spread(space, predictor::predictMs, autoBudgets);
+            LOG.info("sweep: {} budgets {} ms spread over the predicted latency range", autoBudgets, Arrays.toString(budgets));
+        }
         if ((budgets == null) == (budgetPercentiles == null)) {
-            throw new BadInputException("give either --budgets (ms) or --budget-percentiles");
+            throw new BadInputException("give either --budgets (ms or auto:N) or --budget-percentiles");
         }
         if (budgetPercentiles != null) {
             budgets = Budgets.percentiles(space, predictor::predictMs, 500, 11, budgetPercentiles);
@@ -166,13 +180,15 @@ public final class Sweep implements Job<Sweep.Result> {
         meta.put("hardware_id", hw);
         meta.put("checkpoint", ckpt);
         meta.put("valid_sentences", validSentences);
+        meta.put("racing", racing.describe(random));
         String paramsJson = JSON.writeValueAsString(meta);
         Timestamp started = checkRunsAndStart(spark, fs, dir, id, paramsJson);
 
         Evaluations.Key key = Evaluations.key(spark, layout, ckpt, validSentences, maxTokens);
-        Map<String, Double> cache = Evaluations.cached(spark, layout, key);
+        Races races = new Races(spark, layout, key, racing.params(random), parents, space.qkvDim, state.tgtVocab());
         Map<Double, List<Candidate>> current = new TreeMap<>();
         int first = resume(spark, fs, dir.population(), current);
+        races.resume(dir.population());
         if (first > 0) {
             LOG.info("sweep {}: resuming after generation {}", id, first - 1);
         }
@@ -180,29 +196,19 @@ public final class Sweep implements Job<Sweep.Result> {
         for (int g = first; g < generations; g++) {
             long genStart = System.nanoTime();
             scoring.prepare(spark, evo, space, g, random, bs, population);
-            Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, bs, g, random, cache);
+            Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, bs, g, random, races.fullLosses());
             double predictS = (System.nanoTime() - genStart) / 1e9;
             Map<String, ArchConfig> unique = Lockstep.unique(next);
-            List<ArchConfig> todo = unique.values().stream().filter(c -> !cache.containsKey(c.hash())).toList();
             long evalStart = System.nanoTime();
-            // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
-            spark.sparkContext().setJobDescription(String.format("sweep %s generation %d/%d: evaluate %d configs",
-                    id, g + 1, generations, todo.size()));
-            List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, space.qkvDim, state.tgtVocab());
-            spark.sparkContext().setJobDescription(null);
+            Races.Outcome out = races.evaluate(next, unique, String.format("sweep %s generation %d/%d", id, g + 1, generations));
             double evalWallS = (System.nanoTime() - evalStart) / 1e9;
-            Set<String> freshHashes = new HashSet<>();
-            fresh.forEach(e -> {
-                cache.put(e.configHash(), e.valLoss());
-                freshHashes.add(e.configHash());
-            });
             long commitStart = System.nanoTime();
-            Evaluations.append(spark, layout, key, fresh);
-            fs.appendParquet(populationRows(spark, id, g, next, cache, freshHashes), dir.population(), "generation");
+            fs.appendParquet(races.populationRows(id, g, next, out), dir.population(), "generation");
             writeBest(spark, fs, dir);
+            Races.writeFront(spark, fs, dir, id);
             double commitS = (System.nanoTime() - commitStart) / 1e9;
             current = next;
-            logGeneration(id, g, next, cache, unique.size(), todo.size(), fresh, predictS, evalWallS, commitS,
+            logGeneration(id, g, next, races.fullLosses(), unique.size(), out, predictS, evalWallS, commitS,
                     (System.nanoTime() - genStart) / 1e9, (System.nanoTime() - t0) / 1e9 / (g - first + 1));
             if (stopAfter != null && g == stopAfter) {
                 return null;
@@ -210,7 +216,7 @@ public final class Sweep implements Job<Sweep.Result> {
         }
         HatExport.writeSweepWinners(spark, fs, dir, space.name);
         writeRuns(spark, fs, dir, id, paramsJson, started, Timestamp.from(Instant.now()), "finished");
-        return result(spark, id, dir);
+        return result(spark, fs, id, dir);
     }
 
     /**
@@ -258,28 +264,13 @@ public final class Sweep implements Job<Sweep.Result> {
         return g + 1;
     }
 
-    private static Dataset<Row> populationRows(SparkSession spark, String id, int g, Map<Double, List<Candidate>> pop,
-                                               Map<String, Double> loss, Set<String> fresh) {
-        List<Row> rows = new ArrayList<>();
-        pop.forEach((b, list) -> {
-            for (int i = 0; i < list.size(); i++) {
-                Candidate c = list.get(i);
-                ArchConfig a = c.config();
-                double ffn = Features.hat10(a)[6]; // HAT's mean decoder FFN dim
-                rows.add(RowFactory.create(id, b, g, i, c.hash(), a.toJson(), a.encoderEmbedDim(), a.encoderLayerNum(),
-                        a.decoderEmbedDim(), a.decoderLayerNum(), ffn, c.predictedMs(), loss.get(c.hash()), c.origin(),
-                        c.parentHashes().toArray(new String[0]), !fresh.contains(c.hash())));
-            }
-        });
-        return spark.createDataFrame(rows, Tables.SWEEP_POPULATION).coalesce(1);
-    }
-
     /** best/: per budget the lowest validation loss seen in any generation (ties: lower hash). */
     private static void writeBest(SparkSession spark, Fs fs, Layout.Sweep dir) {
         spark.read().parquet(dir.population()).createOrReplaceTempView("hat_sweep_population");
         Dataset<Row> best = spark.sql("SELECT sweep_id, budget_ms, config_hash, config_json, predicted_latency_ms, val_loss,"
                 + " generation AS found_in_generation FROM (SELECT *, row_number() OVER (PARTITION BY budget_ms"
-                + " ORDER BY val_loss, config_hash, generation) AS r FROM hat_sweep_population) WHERE r = 1 ORDER BY budget_ms");
+                + " ORDER BY val_loss, config_hash, generation) AS r FROM hat_sweep_population WHERE val_loss IS NOT NULL)"
+                + " WHERE r = 1 ORDER BY budget_ms"); // full-set losses only: a subset loss never wins
         fs.writeParquet(spark.createDataFrame(best.toJavaRDD(), Tables.SWEEP_BEST).coalesce(1), dir.best());
     }
 
@@ -301,12 +292,12 @@ public final class Sweep implements Job<Sweep.Result> {
     private void writeRuns(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson, Timestamp started,
                            Timestamp finished, String status) {
         String version = String.valueOf(Sweep.class.getPackage().getImplementationVersion());
-        List<Row> rows = List.of(RowFactory.create(id, paramsJson, seed, version, started, finished, status));
+        long[] tokens = Races.tokens(spark, fs, dir.population());
+        List<Row> rows = List.of(RowFactory.create(id, paramsJson, seed, version, started, finished, status, tokens[0], tokens[1]));
         fs.writeParquet(spark.createDataFrame(rows, Tables.SWEEP_RUNS).coalesce(1), dir.runs());
     }
 
-    private static Result result(SparkSession spark, String id, Layout.Sweep dir) {
-        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+    private static Result result(SparkSession spark, Fs fs, String id, Layout.Sweep dir) {
         Dataset<Row> pop = spark.read().parquet(dir.population());
         Map<Double, Best> best = new TreeMap<>();
         for (Row r : spark.read().parquet(fs.current(dir.best())).collectAsList()) {
@@ -316,25 +307,24 @@ public final class Sweep implements Job<Sweep.Result> {
         long candidates = pop.count();
         long unique = pop.select("config_hash").distinct().count();
         long evaluated = pop.where("not cache_hit").select("generation", "config_hash").distinct().count();
-        return new Result(id, best, candidates, unique, evaluated);
+        long[] tokens = Races.tokens(spark, fs, dir.population());
+        return new Result(id, best, candidates, unique, evaluated, tokens[0], tokens[1]);
     }
 
     private void logGeneration(String id, int g, Map<Double, List<Candidate>> pop, Map<String, Double> loss, int unique,
-                               int todo, List<Evaluations.Evaluation> fresh, double predictS, double evalWallS,
+                               Races.Outcome out, double predictS, double evalWallS,
                                double commitS, double wallS, double perGen) {
         StringBuilder best = new StringBuilder();
-        pop.forEach((b, list) -> best.append(String.format(" %.0fms:%.4f", b,
-                list.stream().mapToDouble(c -> loss.get(c.hash())).min().orElse(Double.NaN))));
-        Map<Integer, Double> partMs = new HashMap<>();
-        fresh.forEach(e -> partMs.put(e.partition(), e.partitionMs()));
-        double maxPart = partMs.values().stream().mapToDouble(Double::doubleValue).max().orElse(0) / 1e3;
-        double meanPart = partMs.values().stream().mapToDouble(Double::doubleValue).average().orElse(0) / 1e3;
+        pop.forEach((b, list) -> best.append(String.format(" %.0fms:%.4f", b, list.stream().filter(c -> loss.containsKey(c.hash()))
+                .mapToDouble(c -> loss.get(c.hash())).min().orElse(Double.NaN))));
+        double maxPart = out.slowestTaskS();
+        double meanPart = out.meanTaskS();
         // Spark's share: scheduling, serialization and task launch around the slowest task, plus Parquet commits
         double overhead = Math.max(0, evalWallS - maxPart) + commitS;
-        LOG.info(String.format("sweep %s generation %d/%d: best%s | %d candidates, %d unique, %d evaluated, %d cached |"
-                        + " wall %.1fs: predictor %.2fs, evaluation job %.1fs (slowest task %.1fs, mean %.1fs, max/mean %.2f),"
+        LOG.info(String.format("sweep %s generation %d/%d: best%s | %d candidates, %d unique, %s |"
+                        + " wall %.1fs: predictor %.2fs, evaluation jobs %.1fs (slowest tasks %.1fs, mean %.1fs, max/mean %.2f),"
                         + " commit %.1fs; Spark overhead %.1fs = %.0f%% | ETA %s",
-                id, g + 1, generations, best, pop.values().stream().mapToInt(List::size).sum(), unique, todo, unique - todo,
+                id, g + 1, generations, best, pop.values().stream().mapToInt(List::size).sum(), unique, out.summary(),
                 wallS, predictS, evalWallS, maxPart, meanPart, meanPart > 0 ? maxPart / meanPart : 0, commitS, overhead,
                 100 * overhead / wallS,
                 Progress.eta(perGen * (generations - g - 1))));

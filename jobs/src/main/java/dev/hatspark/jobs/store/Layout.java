@@ -48,13 +48,14 @@ public record Layout(String root) {
         public Predictor at(String otherDir) { return new Predictor(otherDir); }
     }
 
-    /** {@code sweeps/<id>/}: every generation's population, each budget's best, the run record. */
+    /** {@code sweeps/<id>/}: every generation's population, each budget's best, the run record, the Pareto front. */
     public record Sweep(String dir) {
         public String population() { return Fs.join(dir, "population"); }
         public String best() { return Fs.join(dir, "best"); }
         public String runs() { return Fs.join(dir, "runs"); }
         /** Each budget's winner as a HAT SubTransformer yml (for HAT's train.py). */
         public String hat() { return Fs.join(dir, "hat"); }
+        public String front() { return Fs.join(dir, "front"); }
     }
 
     /** {@code subnets/<config_hash>/<init>/}: checkpoints, training curve, test translations. */

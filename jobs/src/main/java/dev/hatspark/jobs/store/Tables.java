@@ -29,6 +29,7 @@ public final class Tables {
 
     private static final DataType INTS = DataTypes.createArrayType(IntegerType, false);
     private static final DataType STRINGS = DataTypes.createArrayType(StringType, false);
+    private static final DataType DOUBLES = DataTypes.createArrayType(DoubleType, false);
 
     /** corpus/pairs, partitioned by nothing, sorted by split and ref. */
     public static final StructType CORPUS_PAIRS = new StructType()
@@ -53,7 +54,10 @@ public final class Tables {
             .add("valid_set_id", StringType, false)
             .add("val_loss", DoubleType, false)
             .add("config_json", StringType, false)
-            .add("eval_ms", DoubleType, false);
+            .add("eval_ms", DoubleType, false)
+            .add("fidelity", StringType, true)          // full or subset (racing); null in rows written before racing
+            .add("target_tokens", LongType, true)       // target tokens scored by the evaluation
+            .add("sentence_nll", DOUBLES, true);        // subset rows: summed NLL per sentence, for paired racing
 
     /** latency/measurements/, partitioned by hardware_id: {@link Measurement#COLUMNS}. */
     public static final StructType LATENCY_MEASUREMENTS = measurements();
@@ -156,10 +160,15 @@ public final class Tables {
             .add("decoder_layer_num", IntegerType, false)
             .add("decoder_ffn_embed_dim_avg", DoubleType, false)
             .add("predicted_latency_ms", DoubleType, false)
-            .add("val_loss", DoubleType, false)
+            .add("val_loss", DoubleType, true)          // full-set loss; null for a candidate that lost its race
             .add("origin", StringType, false)
             .add("parent_hashes", STRINGS, false)
-            .add("cache_hit", BooleanType, false);
+            .add("cache_hit", BooleanType, false)
+            .add("fidelity", StringType, false)         // full (val_loss holds its full-set loss) or subset
+            .add("subset_loss", DoubleType, true)       // racing subset loss; null when not raced
+            .add("subset_margin", DoubleType, true)     // subset loss minus the budget's reference's, minus k·SE
+            .add("subset_tokens", LongType, false)      // target tokens this generation's job scored for this config
+            .add("full_tokens", LongType, false);
 
     /** sweeps/&lt;id&gt;/best: each budget's winner so far. */
     public static final StructType SWEEP_BEST = new StructType()
@@ -179,7 +188,18 @@ public final class Tables {
             .add("code_version", StringType, false)
             .add("started_at", TimestampType, false)
             .add("finished_at", TimestampType, true)
-            .add("status", StringType, false);
+            .add("status", StringType, false)
+            .add("subset_tokens", LongType, false)      // target tokens evaluated so far, racing subset
+            .add("full_tokens", LongType, false);       // and whole validation set
+
+    /** sweeps/&lt;id&gt;/front: the latency/loss Pareto front of every fully evaluated candidate. */
+    public static final StructType SWEEP_FRONT = new StructType()
+            .add("sweep_id", StringType, false)
+            .add("config_hash", StringType, false)
+            .add("config_json", StringType, false)
+            .add("predicted_latency_ms", DoubleType, false)
+            .add("val_loss", DoubleType, false)
+            .add("found_in_generation", IntegerType, false);
 
     /** subnets/&lt;hash&gt;/&lt;init&gt;/metrics: a SubTransformer's training curve. */
     public static final StructType SUBNET_METRICS = new StructType()
@@ -257,6 +277,7 @@ public final class Tables {
         m.put("sweep_population", SWEEP_POPULATION);
         m.put("sweep_best", SWEEP_BEST);
         m.put("sweep_runs", SWEEP_RUNS);
+        m.put("sweep_front", SWEEP_FRONT);
         m.put("subnet_metrics", SUBNET_METRICS);
         m.put("subnet_translations", SUBNET_TRANSLATIONS);
         m.put("subnets", SUBNET_RESULTS);

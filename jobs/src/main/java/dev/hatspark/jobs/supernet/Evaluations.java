@@ -6,6 +6,8 @@ import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.model.Flops;
+import dev.hatspark.model.SubnetEvaluator;
+import dev.hatspark.search.Racing;
 import dev.hatspark.util.Balance;
 import dev.hatspark.space.ArchConfig;
 import org.apache.spark.HashPartitioner;
@@ -19,6 +21,7 @@ import scala.Tuple2;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -35,14 +38,26 @@ public final class Evaluations {
     private Evaluations() {
     }
 
-    /** One evaluated config, with the partition that ran it and that partition's total compute time. */
+    /** Losses on the whole validation set (as HAT's) and on a racing subset of it. */
+    public static final String FULL = "full";
+    public static final String SUBSET = "subset";
+
+    /**
+     * One evaluated config, with the partition that ran it and that partition's total compute time;
+     * {@code tokens} target tokens scored; {@code sentenceNll} per sentence (subset fidelity only, else null).
+     */
     public record Evaluation(String configHash, String configJson, double valLoss, double evalMs, int partition,
-                             double partitionMs) implements Serializable {
+                             double partitionMs, long tokens, double[] sentenceNll) implements Serializable {
     }
 
-    /** What the cache key needs: the weights and the validation set. */
-    public record Key(String checkpoint, String checkpointId, String validSetId, List<int[][]> valid, int maxTokens)
-            implements Serializable {
+    /** What the cache key needs: the weights and the validation set (the whole one, or a racing subset). */
+    public record Key(String checkpoint, String checkpointId, String validSetId, List<int[][]> valid, int maxTokens,
+                      String fidelity) implements Serializable {
+        /** The racing subset of this key's validation set: same weights, the seeded sentences of {@code p}. */
+        public Key subset(Racing.Params p) {
+            Corpus.ValidSet sub = new Corpus.ValidSet(validSetId, valid).subset(Racing.subsetIndices(valid.size(), p));
+            return new Key(checkpoint, checkpointId, sub.id(), sub.pairs(), maxTokens, SUBSET);
+        }
     }
 
     /**
@@ -53,7 +68,7 @@ public final class Evaluations {
     public static Key key(SparkSession spark, Layout layout, String checkpoint, int validSentences, int maxTokens) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Corpus.ValidSet valid = Corpus.validation(spark, layout, validSentences);
-        return new Key(checkpoint, Checkpoints.id(fs, checkpoint), valid.id(), valid.pairs(), maxTokens);
+        return new Key(checkpoint, Checkpoints.id(fs, checkpoint), valid.id(), valid.pairs(), maxTokens, FULL);
     }
 
     /** Cached losses for this checkpoint and validation set, by config hash. */
@@ -71,6 +86,23 @@ public final class Evaluations {
         return out;
     }
 
+    /** Cached subset results (per-sentence NLL) for a {@link Key#subset} key, by config hash. */
+    public static Map<String, Racing.Subset> cachedSubsets(SparkSession spark, Layout layout, Key key) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Map<String, Racing.Subset> out = new HashMap<>();
+        if (!fs.exists(layout.evaluations())) {
+            return out;
+        }
+        for (Row r : spark.read().schema(Tables.EVALUATIONS).parquet(layout.evaluations())
+                .where(col("checkpoint_id").equalTo(key.checkpointId()).and(col("valid_set_id").equalTo(key.validSetId()))
+                        .and(col("sentence_nll").isNotNull()))
+                .select("config_hash", "sentence_nll", "target_tokens").collectAsList()) {
+            List<Double> nll = r.getList(1);
+            out.put(r.getString(0), new Racing.Subset(nll.stream().mapToDouble(Double::doubleValue).toArray(), r.getLong(2)));
+        }
+        return out;
+    }
+
     /** Appends fresh evaluations to the cache table. */
     public static void append(SparkSession spark, Layout layout, Key key, List<Evaluation> fresh) {
         if (fresh.isEmpty()) {
@@ -78,7 +110,9 @@ public final class Evaluations {
         }
         List<Row> rows = new ArrayList<>();
         for (Evaluation e : fresh) {
-            rows.add(RowFactory.create(e.configHash(), key.checkpointId(), key.validSetId(), e.valLoss(), e.configJson(), e.evalMs()));
+            rows.add(RowFactory.create(e.configHash(), key.checkpointId(), key.validSetId(), e.valLoss(), e.configJson(), e.evalMs(),
+                    key.fidelity(), e.tokens(), e.sentenceNll() == null ? null
+                            : Arrays.stream(e.sentenceNll()).boxed().toArray(Double[]::new)));
         }
         new Fs(spark.sparkContext().hadoopConfiguration())
                 .appendParquet(spark.createDataFrame(rows, Tables.EVALUATIONS).coalesce(1), layout.evaluations());
@@ -99,23 +133,24 @@ public final class Evaluations {
         Broadcast<Key> keyB = jsc.broadcast(key);
         return jsc.parallelizePairs(assigned, parts).partitionBy(new HashPartitioner(parts)).mapPartitions(it -> {
             Key k = keyB.value();
-            List<String[]> done = new ArrayList<>();
+            List<Evaluation> done = new ArrayList<>();
             long start = System.nanoTime();
+            int partition = TaskContext.getPartitionId();
             try (var lease = ExecutorModels.evaluator(k)) {
+                SubnetEvaluator ev = lease.get();
                 while (it.hasNext()) {
                     ArchConfig c = ArchConfig.fromJson(it.next()._2());
                     long t0 = System.nanoTime();
-                    double loss = lease.get().validLoss(c);
-                    done.add(new String[] {c.hash(), c.toJson(), Double.toString(loss), Double.toString((System.nanoTime() - t0) / 1e6)});
+                    // the subset keeps its per-sentence NLL, so racing can pair two configs sentence by sentence
+                    double[] perSentence = SUBSET.equals(k.fidelity()) ? ev.sentenceNll(c) : null;
+                    double loss = perSentence != null ? Arrays.stream(perSentence).sum() / ev.tokens() : ev.validLoss(c);
+                    done.add(new Evaluation(c.hash(), c.toJson(), loss, (System.nanoTime() - t0) / 1e6, partition, 0,
+                            ev.tokens(), perSentence));
                 }
             }
             double partitionMs = (System.nanoTime() - start) / 1e6;
-            int partition = TaskContext.getPartitionId();
-            List<Evaluation> out = new ArrayList<>();
-            for (String[] d : done) {
-                out.add(new Evaluation(d[0], d[1], Double.parseDouble(d[2]), Double.parseDouble(d[3]), partition, partitionMs));
-            }
-            return out.iterator();
+            return done.stream().map(e -> new Evaluation(e.configHash(), e.configJson(), e.valLoss(), e.evalMs(), partition,
+                    partitionMs, e.tokens(), e.sentenceNll())).iterator();
         }).collect();
     }
 

@@ -1,0 +1,185 @@
+package dev.hatspark.search;
+
+import dev.hatspark.space.ArchConfig;
+import dev.hatspark.space.DesignSpace;
+import dev.hatspark.space.Genetics;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class RacingTest {
+    private final DesignSpace space = DesignSpace.builtin("demo");
+
+    private Candidate cand(long seed, String origin) {
+        return new Candidate(Genetics.sample(space, new SplittableRandom(seed)), origin, List.of(), 10);
+    }
+
+    /** Per-sentence NLL sums: a shared sentence difficulty plus a per-config offset per token and small noise. */
+    private static Racing.Subset subset(double offset, double noise, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        SplittableRandom difficulty = new SplittableRandom(99); // the same sentences for every config
+        double[] nll = new double[40];
+        for (int i = 0; i < nll.length; i++) {
+            nll[i] = 10 * (5 + 3 * difficulty.nextDouble() + offset) + noise * (r.nextDouble() - 0.5);
+        }
+        return new Racing.Subset(nll, 400); // 10 tokens a sentence
+    }
+
+    @Test
+    void theSubsetIsAFixedSeededSampleOfTheRequestedSize() {
+        Racing.Params p = new Racing.Params(0.1, 16, 2, 1);
+        int[] a = Racing.subsetIndices(3000, p);
+        assertEquals(300, a.length);
+        assertEquals(300, Arrays.stream(a).distinct().count());
+        assertTrue(Arrays.stream(a).allMatch(i -> i >= 0 && i < 3000));
+        assertArrayEquals(a, Racing.subsetIndices(3000, p), "seeded");
+        assertFalse(Arrays.equals(a, Racing.subsetIndices(3000, new Racing.Params(0.1, 16, 2, 2))));
+        assertEquals(16, Racing.subsetIndices(160, p).length, "the minimum wins on small sets");
+        assertEquals(10, Racing.subsetIndices(10, p).length, "never more than the set");
+        assertThrows(RuntimeException.class, () -> new Racing.Params(0, 16, 2, 1));
+    }
+
+    @Test
+    void thePairedDifferenceCancelsSentenceDifficulty() {
+        Racing.Subset a = new Racing.Subset(new double[] {12, 22, 31, 41}, 40);
+        Racing.Subset b = new Racing.Subset(new double[] {10, 20, 30, 40}, 40);
+        Racing.Difference d = Racing.difference(a, b);
+        assertEquals(6.0 / 40, d.mean(), 1e-12);
+        // differences 2, 2, 1, 1: sample variance 1/3, SE = sqrt(4 * 1/3) / 40
+        assertEquals(Math.sqrt(4.0 / 3) / 40, d.se(), 1e-12);
+        assertEquals(0, Racing.difference(b, b).se(), 0);
+        assertEquals(a.loss() - b.loss(), d.mean(), 1e-12);
+        assertThrows(IllegalArgumentException.class, () -> Racing.difference(a, new Racing.Subset(new double[] {1}, 40)));
+    }
+
+    @Test
+    void generationZeroPromotesTheParentSlotsAndWhatCannotBeToldApartFromThem() {
+        List<Candidate> g0 = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            g0.add(cand(i, Candidate.RANDOM));
+        }
+        Map<String, Racing.Subset> sub = new HashMap<>();
+        double[] offsets = {0.0, 0.1, 0.2, 0, 1.0, 2.0}; // nats per token worse than the best
+        for (int i = 0; i < 6; i++) {
+            sub.put(g0.get(i).hash(), subset(offsets[i], 0.5, i));
+        }
+        // the reference (third) plus +1, -0.6, +1, ...: 0.02 nats worse, SE 0.0128, so not 2 SE worse
+        sub.put(g0.get(3).hash(), plus(sub.get(g0.get(2).hash()), 1, -0.6));
+        Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(50.0, g0));
+        assertEquals(hashes(g0), Racing.subsetNeeded(gen, 3, Set.of(), Map.of()), "nothing is fully evaluated yet");
+        Racing.Decision d = Racing.decide(gen, 3, Set.of(), Map.of(), sub, 2.0);
+        assertEquals(g0.get(2).hash(), d.races().get(50.0).reference(), "the third best by subset holds the last parent slot");
+        Set<String> want = Set.of(g0.get(0).hash(), g0.get(1).hash(), g0.get(2).hash(), g0.get(3).hash());
+        assertEquals(want, d.promoted(), "0.02 nats behind the reference is within 2 SE; 0.8 and 1.8 are not");
+        Racing.Difference diff = d.races().get(50.0).differences().get(g0.get(3).hash());
+        assertEquals(0.02, diff.mean(), 1e-9);
+        assertEquals(0.0128, diff.se(), 1e-4);
+        sub.put(g0.get(3).hash(), plus(sub.get(g0.get(2).hash()), 1, -0.5)); // 0.025 worse, SE 0.0120: out
+        assertFalse(Racing.decide(gen, 3, Set.of(), Map.of(), sub, 2.0).promoted().contains(g0.get(3).hash()));
+    }
+
+    @Test
+    void laterGenerationsRaceChildrenAgainstTheWorstParentsSubsetLoss() {
+        Candidate p1 = cand(1, Candidate.PARENT), p2 = cand(2, Candidate.PARENT);
+        Candidate better = cand(3, Candidate.MUTATION), close = cand(4, Candidate.MUTATION), worse = cand(5, Candidate.CROSSOVER);
+        List<Candidate> list = List.of(p1, p2, better, close, worse);
+        Map<String, Double> full = Map.of(p1.hash(), 4.0, p2.hash(), 4.3);
+        Set<String> done = full.keySet();
+        Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(80.0, list));
+        assertEquals(Set.of(p2.hash(), better.hash(), close.hash(), worse.hash()), Racing.subsetNeeded(gen, 2, done, full),
+                "the worst parent's subset result is needed as the reference; p1's is not");
+        Map<String, Racing.Subset> sub = new HashMap<>(Map.of(p2.hash(), subset(0.3, 0.2, 2), better.hash(), subset(0.1, 0.2, 3),
+                worse.hash(), subset(0.9, 0.2, 5)));
+        sub.put(close.hash(), plus(sub.get(p2.hash()), 1, -0.6));
+        // the subset here runs lower than the full set (0.3 vs 4.3): only subset losses are ever compared
+        Racing.Decision d = Racing.decide(gen, 2, done, full, sub, 2.0);
+        assertEquals(p2.hash(), d.races().get(80.0).reference());
+        assertEquals(Set.of(better.hash(), close.hash()), d.promoted());
+        assertFalse(d.races().get(80.0).differences().containsKey(p1.hash()), "fully evaluated configs are not raced");
+        assertTrue(Racing.decide(gen, 2, done, full, sub, 0).promoted().contains(better.hash()));
+        assertThrows(IllegalStateException.class, () -> Racing.decide(gen, 2, done, full, Map.of(), 2.0));
+    }
+
+    /**
+     * A whole racing search on a toy loss: parents always come from fully evaluated configs, and fewer
+     * full evaluations are spent than candidates proposed.
+     */
+    @Test
+    void aRacedSearchPicksParentsOnlyFromFullyEvaluatedConfigs() {
+        ToyLoss truth = new ToyLoss();
+        Evolution evo = new Evolution(space, new SearchParams(16, 4, 6, 6, 0.3, 6, 7), c -> truth.ms(c));
+        double[] budgets = {truth.ms(space.smallest()) + 20, truth.ms(space.smallest()) + 60};
+        Set<String> full = new HashSet<>();
+        Map<String, Double> fullLoss = new HashMap<>();
+        Map<String, Racing.Subset> sub = new HashMap<>();
+        Map<Double, List<Candidate>> current = Map.of();
+        long proposed = 0;
+        for (int g = 0; g < 6; g++) {
+            Map<String, Double> known = new HashMap<>();
+            full.forEach(h -> known.put(h, fullLoss.get(h)));
+            Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, budgets, g, false, known);
+            for (List<Candidate> list : next.values()) {
+                for (Candidate c : list) {
+                    if (c.origin().equals(Candidate.PARENT)) {
+                        assertTrue(full.contains(c.hash()), "generation " + g + ": parent " + c.hash() + " has a full-set loss");
+                    }
+                }
+            }
+            Map<String, ArchConfig> unique = Lockstep.unique(next);
+            proposed += unique.keySet().stream().filter(h -> !full.contains(h)).count();
+            for (String h : Racing.subsetNeeded(next, 4, full, fullLoss)) {
+                sub.computeIfAbsent(h, k -> truth.subset(unique.get(k)));
+            }
+            for (String h : Racing.decide(next, 4, full, fullLoss, sub, 2.0).promoted()) {
+                fullLoss.put(h, truth.loss(unique.get(h)));
+                full.add(h);
+            }
+            current = next;
+        }
+        assertTrue(full.size() < proposed, full.size() + " full evaluations of " + proposed + " proposed configs");
+    }
+
+    /** {@code s} with a added to even sentences and b to odd ones. */
+    private static Racing.Subset plus(Racing.Subset s, double a, double b) {
+        double[] v = s.sentenceNll().clone();
+        for (int i = 0; i < v.length; i++) {
+            v[i] += i % 2 == 0 ? a : b;
+        }
+        return new Racing.Subset(v, s.tokens());
+    }
+
+    private static Set<String> hashes(List<Candidate> l) {
+        Set<String> s = new java.util.LinkedHashSet<>();
+        l.forEach(c -> s.add(c.hash()));
+        return s;
+    }
+
+    /** Bigger is slower and better; the subset sees the same ordering plus sentence noise. */
+    private static final class ToyLoss {
+        double ms(ArchConfig c) {
+            double ms = c.encoderEmbedDim() * c.encoderLayerNum() / 10.0;
+            for (int i = 0; i < c.decoderLayerNum(); i++) {
+                ms += c.decoderFfnEmbedDim(i) / 20.0;
+            }
+            return ms;
+        }
+
+        double loss(ArchConfig c) {
+            return 6 - ms(c) / 100;
+        }
+
+        Racing.Subset subset(ArchConfig c) {
+            return RacingTest.subset(loss(c) - 6, 0.3, c.hash().hashCode());
+        }
+    }
+}

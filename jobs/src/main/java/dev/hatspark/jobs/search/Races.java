@@ -1,0 +1,190 @@
+package dev.hatspark.jobs.search;
+
+import dev.hatspark.jobs.store.Fs;
+import dev.hatspark.jobs.store.Layout;
+import dev.hatspark.jobs.store.Tables;
+import dev.hatspark.jobs.supernet.Evaluations;
+import dev.hatspark.latency.Features;
+import dev.hatspark.search.Candidate;
+import dev.hatspark.search.Pareto;
+import dev.hatspark.search.Racing;
+import dev.hatspark.space.ArchConfig;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The sweep's evaluation of a generation, with racing ({@link Racing}) or without (every candidate on
+ * the whole validation set, as HAT). What counts as fully evaluated is what this sweep promoted, never
+ * what other jobs left in the cache: the cache saves compute, it does not change the race, so a sweep's
+ * outcome does not depend on the run root's history.
+ */
+final class Races {
+    private final SparkSession spark;
+    private final Layout layout;
+    private final Evaluations.Key full;
+    private final Evaluations.Key subset;
+    private final Racing.Params params;
+    private final int parents;
+    private final int qkv;
+    private final int vocab;
+    private final Map<String, Double> fullCache;
+    private final Map<String, Racing.Subset> subsetCache;
+    /** Configs this sweep has promoted to (or, without racing, evaluated on) the whole validation set. */
+    private final Set<String> promoted = new HashSet<>();
+
+    Races(SparkSession spark, Layout layout, Evaluations.Key full, Racing.Params params, int parents, int qkv, int vocab) {
+        this.spark = spark;
+        this.layout = layout;
+        this.full = full;
+        this.params = params;
+        this.parents = parents;
+        this.qkv = qkv;
+        this.vocab = vocab;
+        this.fullCache = Evaluations.cached(spark, layout, full);
+        this.subset = params == null ? null : full.subset(params);
+        this.subsetCache = params == null ? new HashMap<>() : Evaluations.cachedSubsets(spark, layout, subset);
+    }
+
+    /** What a generation's evaluation did: fresh configs per fidelity, the races, and task times. */
+    record Outcome(Set<String> freshSubset, Set<String> freshFull, Racing.Decision decision, int raced,
+                   double slowestTaskS, double meanTaskS, long subsetTokens, long fullTokens) {
+        String summary() {
+            return decision == null
+                    ? String.format("%d evaluated (%d target tokens)", freshFull.size(), fullTokens)
+                    : String.format("raced %d (%d evaluated on the subset, %d tokens), promoted %d (%d evaluated in full,"
+                    + " %d tokens)", raced, freshSubset.size(), subsetTokens, decision.promoted().size(), freshFull.size(), fullTokens);
+        }
+    }
+
+    /** Full-set losses of the configs this sweep fully evaluated: what parents and winners are chosen from. */
+    Map<String, Double> fullLosses() {
+        Map<String, Double> m = new HashMap<>();
+        promoted.forEach(h -> m.put(h, fullCache.get(h)));
+        return m;
+    }
+
+    /** After a restart: every config the committed generations hold at full fidelity. */
+    void resume(String population) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        if (fs.exists(population)) {
+            spark.read().parquet(population).where("fidelity = 'full'").select("config_hash").distinct()
+                    .collectAsList().forEach(r -> promoted.add(r.getString(0)));
+        }
+    }
+
+    /** Evaluates a generation: subset first and promotions to the full set with racing, else all in full. */
+    Outcome evaluate(Map<Double, List<Candidate>> generation, Map<String, ArchConfig> unique, String label) {
+        double[] task = new double[2];
+        Set<String> freshSubset = new HashSet<>();
+        Racing.Decision decision = null;
+        int raced = 0;
+        Set<String> toFull;
+        if (params == null) {
+            toFull = unique.keySet();
+        } else {
+            Set<String> need = Racing.subsetNeeded(generation, parents, promoted, fullCache);
+            raced = (int) need.stream().filter(h -> !promoted.contains(h)).count();
+            List<ArchConfig> todo = need.stream().filter(h -> !subsetCache.containsKey(h)).map(unique::get).toList();
+            for (Evaluations.Evaluation e : run(subset, todo, label + ": race " + todo.size() + " configs on the subset", task)) {
+                subsetCache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
+                freshSubset.add(e.configHash());
+            }
+            decision = Racing.decide(generation, parents, promoted, fullCache, subsetCache, params.k());
+            toFull = decision.promoted();
+        }
+        List<ArchConfig> todo = toFull.stream().filter(h -> !fullCache.containsKey(h)).map(unique::get).toList();
+        Set<String> freshFull = new HashSet<>();
+        for (Evaluations.Evaluation e : run(full, todo, label + ": evaluate " + todo.size() + " configs", task)) {
+            fullCache.put(e.configHash(), e.valLoss());
+            freshFull.add(e.configHash());
+        }
+        promoted.addAll(toFull);
+        long subsetTokens = subset == null ? 0 : freshSubset.size() * tokens(subset);
+        return new Outcome(freshSubset, freshFull, decision, raced, task[0], task[1], subsetTokens,
+                freshFull.size() * tokens(full));
+    }
+
+    private static long tokens(Evaluations.Key k) {
+        return k.valid().stream().mapToLong(p -> p[1].length + 1).sum(); // + EOS, as the evaluator counts
+    }
+
+    /** One Spark job; appends to the cache; adds its slowest and mean task seconds to {@code task}. */
+    private List<Evaluations.Evaluation> run(Evaluations.Key key, List<ArchConfig> todo, String description, double[] task) {
+        // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
+        spark.sparkContext().setJobDescription(description);
+        List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, qkv, vocab);
+        spark.sparkContext().setJobDescription(null);
+        Evaluations.append(spark, layout, key, fresh);
+        Map<Integer, Double> partMs = new HashMap<>();
+        fresh.forEach(e -> partMs.put(e.partition(), e.partitionMs()));
+        task[0] += partMs.values().stream().mapToDouble(Double::doubleValue).max().orElse(0) / 1e3;
+        task[1] += partMs.values().stream().mapToDouble(Double::doubleValue).average().orElse(0) / 1e3;
+        return fresh;
+    }
+
+    /** The generation's rows of population/: full-set loss where this sweep has one, the race otherwise. */
+    Dataset<Row> populationRows(String id, int g, Map<Double, List<Candidate>> pop, Outcome out) {
+        long subsetTokens = subset == null ? 0 : tokens(subset);
+        long fullTokens = tokens(full);
+        List<Row> rows = new ArrayList<>();
+        pop.forEach((b, list) -> {
+            Racing.Race race = out.decision() == null ? null : out.decision().races().get(b);
+            for (int i = 0; i < list.size(); i++) {
+                Candidate c = list.get(i);
+                String h = c.hash();
+                ArchConfig a = c.config();
+                double ffn = Features.hat10(a)[6]; // HAT's mean decoder FFN dim
+                boolean isFull = promoted.contains(h);
+                Racing.Subset s = subsetCache.get(h);
+                Racing.Difference d = race == null ? null : race.differences().get(h);
+                boolean fresh = isFull ? out.freshFull().contains(h) : out.freshSubset().contains(h);
+                rows.add(RowFactory.create(id, b, g, i, h, a.toJson(), a.encoderEmbedDim(), a.encoderLayerNum(),
+                        a.decoderEmbedDim(), a.decoderLayerNum(), ffn, c.predictedMs(), isFull ? fullCache.get(h) : null,
+                        c.origin(), c.parentHashes().toArray(new String[0]), !fresh,
+                        isFull ? Evaluations.FULL : Evaluations.SUBSET, s == null ? null : s.loss(),
+                        d == null ? null : d.mean() - params.k() * d.se(),
+                        out.freshSubset().contains(h) ? subsetTokens : 0L, out.freshFull().contains(h) ? fullTokens : 0L));
+            }
+        });
+        return spark.createDataFrame(rows, Tables.SWEEP_POPULATION).coalesce(1);
+    }
+
+    /** Target tokens this sweep evaluated so far, {subset, full}: each (generation, config) counted once. */
+    static long[] tokens(SparkSession spark, Fs fs, String population) {
+        if (!fs.exists(population)) {
+            return new long[] {0, 0};
+        }
+        Row r = spark.read().parquet(population).select("generation", "config_hash", "subset_tokens", "full_tokens")
+                .distinct().selectExpr("coalesce(sum(subset_tokens), 0)", "coalesce(sum(full_tokens), 0)").first();
+        return new long[] {r.getLong(0), r.getLong(1)};
+    }
+
+    /** front/: the latency/loss Pareto front ({@link Pareto#front}) of every config the sweep evaluated in full. */
+    static void writeFront(SparkSession spark, Fs fs, Layout.Sweep dir, String id) {
+        Map<String, Row> byHash = new HashMap<>();
+        List<Pareto.Point> points = new ArrayList<>();
+        for (Row r : spark.read().parquet(dir.population()).where("val_loss IS NOT NULL")
+                .groupBy("config_hash").agg(org.apache.spark.sql.functions.first("config_json"),
+                        org.apache.spark.sql.functions.min("predicted_latency_ms"),
+                        org.apache.spark.sql.functions.min("val_loss"), org.apache.spark.sql.functions.min("generation"))
+                .collectAsList()) {
+            byHash.put(r.getString(0), r);
+            points.add(new Pareto.Point(r.getDouble(2), r.getDouble(3), r.getString(0)));
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Pareto.Point p : Pareto.front(points)) {
+            Row r = byHash.get(p.id());
+            rows.add(RowFactory.create(id, p.id(), r.getString(1), p.latencyMs(), p.loss(), r.getInt(4)));
+        }
+        fs.writeParquet(spark.createDataFrame(rows, Tables.SWEEP_FRONT).coalesce(1), dir.front());
+    }
+}

@@ -1,0 +1,73 @@
+package dev.hatspark.jobs.search;
+
+import dev.hatspark.search.Racing;
+import dev.hatspark.util.BadInputException;
+import picocli.CommandLine.Option;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The sweep's racing knobs ({@link Racing}) and the parsing of {@code --budgets MS,...|auto:N}. */
+public final class RacingOptions {
+    @Option(names = "--racing", description = "on: score new candidates on a validation subset first and evaluate in full"
+            + " only those that could still become parents; off: every candidate on the whole set (HAT). Default: ${DEFAULT-VALUE}")
+    public String mode = "on";
+
+    @Option(names = "--racing-fraction", description = "Share of the validation sentences in the racing subset. Default: ${DEFAULT-VALUE}")
+    public double fraction = Racing.Params.DEFAULT.fraction();
+
+    @Option(names = "--racing-min-sentences", description = "Racing subset size at least. Default: ${DEFAULT-VALUE}")
+    public int minSentences = Racing.Params.DEFAULT.minSentences();
+
+    @Option(names = "--racing-k", description = "Margin in standard errors of the paired subset difference: a candidate is"
+            + " dropped when its subset loss exceeds the budget's parent cutoff's by more than k SE. Default: ${DEFAULT-VALUE}")
+    public double k = Racing.Params.DEFAULT.k();
+
+    /** The racing parameters, or null when candidates are evaluated in full (off, or random search: a baseline). */
+    public Racing.Params params(boolean random) {
+        if (!mode.equals("on") && !mode.equals("off")) {
+            throw new BadInputException("--racing must be on or off, got '" + mode + "'");
+        }
+        return mode.equals("off") || random ? null : new Racing.Params(fraction, minSentences, k, Racing.Params.DEFAULT.seed());
+    }
+
+    /** What the runs table records: a resumed sweep must race with the same knobs. */
+    public Map<String, Object> describe(boolean random) {
+        Racing.Params p = params(random);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", p == null ? "off" : "on");
+        if (p != null) {
+            m.put("fraction", p.fraction());
+            m.put("min_sentences", p.minSentences());
+            m.put("k", p.k());
+            m.put("seed", p.seed());
+        }
+        return m;
+    }
+
+    /** N of {@code --budgets auto:N}, or null when the budgets are milliseconds. */
+    static Integer autoBudgets(String[] spec) {
+        if (spec.length != 1 || !spec[0].trim().startsWith("auto:")) {
+            return null;
+        }
+        String n = spec[0].trim().substring(5);
+        try {
+            return Integer.parseInt(n);
+        } catch (NumberFormatException e) {
+            throw new BadInputException("--budgets auto:N needs a whole number N, got '" + n + "'");
+        }
+    }
+
+    /** {@code --budgets} in milliseconds. */
+    static double[] budgets(String[] spec) {
+        double[] out = new double[spec.length];
+        for (int i = 0; i < spec.length; i++) {
+            try {
+                out[i] = Double.parseDouble(spec[i].trim());
+            } catch (NumberFormatException e) {
+                throw new BadInputException("--budgets expects latencies in ms or auto:N, got '" + spec[i] + "'");
+            }
+        }
+        return out;
+    }
+}
