@@ -103,8 +103,8 @@ class SubnetJobsTest {
                 "a resumed training ends with the weights of a straight one");
         List<Row> curve = spark.read().parquet(root + "/subnets/" + C.hash() + "/scratch/metrics").orderBy("step").collectAsList();
         assertEquals(List.of(0L, 2L, 4L), curve.stream().map(r -> r.getLong(0)).toList());
-        assertTrue(curve.get(2).getDouble(2) < curve.get(0).getDouble(2) - 0.1, "from scratch the loss drops: " + curve);
-        assertEquals(curve.get(2).getDouble(2), scratch.get(0).validLoss(), 0.0);
+        assertTrue(curve.get(2).<Double>getAs("valid_loss") < curve.get(0).<Double>getAs("valid_loss") - 0.1, "from scratch the loss drops: " + curve);
+        assertEquals(curve.get(2).<Double>getAs("valid_loss"), scratch.get(0).validLoss(), 0.0);
 
         // fine-tuning starts from the inherited weights: its step-0 loss is eval-subnet's loss of the config
         train(root, "inherited", 2, C.toJson()).run(spark);
@@ -113,7 +113,7 @@ class SubnetJobsTest {
         e.configs = List.of(C.toJson());
         double inheritedLoss = ((List<EvalSubnet.Evaluation>) e.run(spark)).get(0).valLoss();
         Row first = spark.read().parquet(root + "/subnets/" + C.hash() + "/inherited/metrics").orderBy("step").first();
-        assertEquals(inheritedLoss, first.getDouble(2), 1e-4);
+        assertEquals(inheritedLoss, first.<Double>getAs("valid_loss"), 1e-4);
 
         TrainSubnet other = train(root, "scratch", 6, C.toJson());
         other.recipe.lr = 1e-3f;

@@ -80,6 +80,11 @@ public final class TrainSupernet implements Job<TrainSupernet.Result> {
                 Checkpoints.loadOptimizer(fs, latest.get(), adam);
                 start = state.step();
                 metrics.addAll(state.metrics());
+                if (!metrics.isEmpty()) {
+                    // the checkpoint commits before the metrics table is rewritten: a kill between the two left the
+                    // table a row short, so it is rewritten from the checkpoint's own curve
+                    writeMetrics(spark, fs, layout, metrics);
+                }
                 LOG.info("resuming from {} (step {})", latest.get(), start);
             } else {
                 model = SuperTransformer.create(ds, corpus.srcVocabSize(), corpus.tgtVocabSize(), r.seed(), root);
