@@ -8,6 +8,7 @@ import dev.hatspark.jobs.latency.ImportLatency;
 import dev.hatspark.jobs.latency.LatencyPredictor;
 import dev.hatspark.jobs.latency.PredictLatency;
 import dev.hatspark.jobs.ml.MlpRegressionModel;
+import dev.hatspark.jobs.search.Sweep;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Spark;
@@ -195,6 +196,48 @@ class ImportHatPredictorTest {
         Report.Result rr = (Report.Result) rep.run(spark);
         assertEquals(1, rr.predictors());
         assertTrue(Files.readString(Path.of(rr.path())).contains("Latency predictor <code>toy</code>"));
+    }
+
+    /**
+     * HAT's network, imported for a hardware id nobody measured here, gates a sweep on a trained supernet
+     * exactly as a fitted predictor does: every candidate's predicted latency is the imported network's, the
+     * winners fit their budgets, and the report shows the predictor (its provenance, no measurements).
+     */
+    @Test
+    void importedPredictorGatesASweepAndShowsInTheReport() throws Exception {
+        Path small = Path.of(SmallRun.root(spark));
+        Path root = dir.resolve("gated");
+        PipelineTest.copy(small.resolve("corpus"), root.resolve("corpus"));
+        PipelineTest.copy(small.resolve("supernet"), root.resolve("supernet"));
+        String space = small.resolveSibling("small-run-tiny.yaml").toString();
+        importer(root.toString(), FIXTURE.resolve("predictor-legacy.pt").toString(), "--hardware-id", "pi-nobody-has",
+                "--lat-norm", "5000", "--space", space).run(spark);
+        LatencyPredictor p = LatencyPredictor.load(spark, new Layout(root.toString()), "pi-nobody-has");
+
+        Sweep s = new Sweep();
+        new CommandLine(s).parseArgs("--root", root.toString(), "--sweep-id", "hat-gated", "--hardware-id", "pi-nobody-has",
+                "--budgets", "auto:2", "--population", "6", "--parents", "2", "--mutations", "2", "--crossovers", "2",
+                "--generations", "2", "--max-tokens", "512");
+        Sweep.Result r = (Sweep.Result) s.run(spark);
+        Layout.Sweep sweep = new Layout(root.toString()).sweep("hat-gated");
+        List<Row> pop = spark.read().parquet(sweep.population()).collectAsList();
+        assertEquals(2 * 2 * 6, pop.size());
+        for (Row row : pop) {
+            ArchConfig c = ArchConfig.fromJson(row.getAs("config_json"));
+            assertEquals(p.predictMs(c), (double) row.getAs("predicted_latency_ms"), 0.0, "the imported network's prediction");
+            assertTrue(p.predictMs(c) <= (double) row.<Double>getAs("budget_ms"), "candidates fit their budget: " + row);
+        }
+        assertEquals(2, r.best().size());
+        r.best().forEach((budget, best) -> assertTrue(best.predictedMs() <= budget, budget + ": " + best));
+
+        Report rep = new Report();
+        rep.run.root = root.toString();
+        Report.Result rr = (Report.Result) rep.run(spark);
+        assertEquals(1, rr.sweeps());
+        assertEquals(1, rr.predictors(), "an imported predictor without measurements is shown too");
+        String html = Files.readString(Path.of(rr.path()));
+        assertTrue(html.contains("Latency predictor <code>pi-nobody-has</code>"), "predictor section");
+        assertTrue(html.contains("HAT's trained predictor, imported from <code>" + FIXTURE.resolve("predictor-legacy.pt")), "provenance");
     }
 
     @Test

@@ -69,10 +69,10 @@ public final class Report implements Job<Report.Result> {
                 .append(esc(layout.root())).append("</code></p>\n");
         List<String> sweeps = fs.listIds(layout.sweeps()).stream().filter(id -> fs.exists(layout.sweep(id).population())).toList();
         List<String> predictors = fs.listIds(layout.predictors()).stream()
-                .filter(hw -> fs.exists(LatencyPredictor.folder(fs, layout, hw).predictions())).toList();
+                .filter(hw -> fs.exists(LatencyPredictor.folder(fs, layout, hw).features())).toList();
         if (sweeps.isEmpty() && predictors.isEmpty()) {
             throw new BadInputException(layout.root() + " has no sweeps/*/population and no"
-                    + " latency/predictor/*/predictions: run sweep or fit-predictor first");
+                    + " latency predictor: run sweep, fit-predictor or import-hat-predictor first");
         }
         for (String id : sweeps) {
             sweep(spark, page, layout, id);
@@ -159,6 +159,18 @@ public final class Report implements Job<Report.Result> {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout.Predictor dir = LatencyPredictor.folder(fs, layout, hw);
         page.html.append("<h2>Latency predictor <code>").append(esc(hw)).append("</code></h2>\n");
+        if (fs.exists(dir.importRecord())) { // HAT's trained network, imported: where it came from
+            try {
+                var rec = JSON.readTree(fs.readText(dir.importRecord()));
+                page.html.append("<p>HAT's trained predictor, imported from <code>").append(esc(rec.path("source").asText()))
+                        .append("</code> (SHA-256 <code>").append(esc(rec.path("sha256").asText().substring(0, 12)))
+                        .append("</code>, layers ").append(esc(rec.path("layers").toString())).append(", latency norm ")
+                        .append(esc(rec.path("latNorm").asText())).append(", space <code>").append(esc(rec.path("space").asText()))
+                        .append("</code>), not fitted here.</p>\n");
+            } catch (JsonProcessingException e) {
+                throw new BadInputException(dir.importRecord() + ": not JSON (" + e.getOriginalMessage() + ")");
+            }
+        }
         String metrics = dir.metrics();
         if (fs.exists(metrics)) {
             // the labels' retest error beside each model's error: a model far above it is flagged (older tables: -)
@@ -175,6 +187,10 @@ public final class Report implements Job<Report.Result> {
                         .append(m.<Long>getAs("n")).append("</td></tr>\n");
             }
             page.html.append("</table>\n");
+        }
+        if (!fs.exists(dir.predictions())) { // imported without measurements of this id: nothing to compare with
+            page.html.append("<p>No measurements of this hardware id to compare its predictions with.</p>\n");
+            return;
         }
         Map<String, List<List<Object>>> bySplit = new LinkedHashMap<>();
         for (Row r : spark.read().parquet(dir.predictions()).orderBy("split", "config_hash")
