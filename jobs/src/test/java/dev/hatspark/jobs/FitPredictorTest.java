@@ -134,6 +134,46 @@ class FitPredictorTest {
         assertTrue(e4.getMessage().contains("no latency predictor for hardware id 'nope'"), e4.getMessage());
     }
 
+    /** Where --hidden and --reg are not given, k-fold cross-validation on the training split picks them, reproducibly. */
+    @Test
+    void crossValidationChoosesTheNetAndRecordsTheChoice() throws Exception {
+        FitPredictor f = job();
+        f.hidden = null;
+        f.maxIter = 40;
+        f.run(spark);
+        com.fasterxml.jackson.databind.JsonNode h = hyperparameters();
+        assertEquals(3, h.get("cv_folds").asInt());
+        assertEquals(9, h.get("candidates").asInt(), "3 widths x 3 L2 strengths");
+        assertTrue(List.of("[8]", "[32]", "[64]").contains(h.get("hidden").toString()), h.toString());
+        assertTrue(List.of(1e-3, 1e-2, 1e-1).contains(h.get("reg").asDouble()), h.toString());
+        assertTrue(h.get("cv_rmse_rel").asDouble() > 0, h.toString());
+        // the saved network has the chosen shape
+        var net = (dev.hatspark.jobs.ml.MlpRegressionModel) LatencyPredictor.load(spark, new Layout(root), hw).pipeline().stages()[1];
+        assertEquals(h.get("hidden").get(0).asInt(), net.layers()[1]);
+        List<Row> first = spark.read().parquet(predictorDir(spark, root, hw) + "/metrics").orderBy("model", "split").collectAsList();
+        f.run(spark);
+        assertEquals(first, spark.read().parquet(predictorDir(spark, root, hw) + "/metrics").orderBy("model", "split").collectAsList(),
+                "the same rows and seed choose and fit the same net");
+
+        // both given: no cross-validation
+        FitPredictor given = job();
+        given.reg = 0.05;
+        given.run(spark);
+        assertEquals(0, hyperparameters().get("cv_folds").asInt());
+        assertEquals("[32,32]", hyperparameters().get("hidden").toString());
+        FitPredictor bad = job();
+        bad.cvFolds = 1;
+        var e = assertThrows(IllegalArgumentException.class, () -> bad.run(spark));
+        assertTrue(e.getMessage().startsWith("--cv-folds must be 0 (off) or at least 2"), e.getMessage());
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode hyperparameters() throws Exception {
+        Row mlp = spark.read().parquet(predictorDir(spark, root, hw) + "/metrics").where("model = 'mlp' and split = 'test'").first();
+        Row linear = spark.read().parquet(predictorDir(spark, root, hw) + "/metrics").where("model = 'linear'").first();
+        assertNull(linear.getAs("hyperparameters"), "only the MLP's are chosen");
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(mlp.<String>getAs("hyperparameters"));
+    }
+
     /** A root measured before the interleaved protocol (no added columns, no latency/runs) still fits; its label noise is unknown. */
     @Test
     void anOldMeasurementsTableStillFits() throws Exception {

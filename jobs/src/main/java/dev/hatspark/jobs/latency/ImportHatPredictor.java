@@ -208,7 +208,7 @@ public final class ImportHatPredictor implements Job<ImportHatPredictor.Result> 
         metrics.add(RowFactory.create("hat", "all", a.rmseMs(), a.rmseRel(), a.mapd(), a.r2(), a.kendallTau(), a.n(),
                 "hat10", hardwareId, "HAT's trained predictor imported from " + file + "; scored on every measurement"
                         + " of this id, which may include its training data", labelNoise,
-                FitPredictor.aboveNoise(a.rmseRel(), labelNoise)));
+                FitPredictor.aboveNoise(a.rmseRel(), labelNoise), null));
         spark.createDataFrame(metrics, Tables.PREDICTOR_METRICS).coalesce(1).write().parquet(out.metrics());
         spark.createDataFrame(all, Tables.PREDICTOR_PREDICTIONS).coalesce(1).write().parquet(out.predictions());
         return a;

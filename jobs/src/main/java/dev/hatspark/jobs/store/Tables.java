@@ -118,7 +118,8 @@ public final class Tables {
             .add("hardware_id", StringType, false)
             .add("note", StringType, true)
             .add("label_noise_rel", DoubleType, true)
-            .add("above_noise", BooleanType, true);
+            .add("above_noise", BooleanType, true)
+            .add("hyperparameters", StringType, true);
 
     /** latency/predictor/&lt;hw&gt;/predictions: the MLP's prediction of every measured config. */
     public static final StructType PREDICTOR_PREDICTIONS = new StructType()
