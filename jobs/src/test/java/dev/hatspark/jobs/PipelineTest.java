@@ -385,6 +385,36 @@ class PipelineTest {
     }
 
     @Test
+    @Order(9)
+    void aSweepKilledBetweenItsEvaluationsAndItsPopulationResumesExactly() throws Exception {
+        // a run root of its own with an empty cache, so that the sweep evaluates (and marks) all it needs
+        Path own = dir.resolve("own-cache");
+        for (String d : List.of("corpus", "supernet", "latency")) {
+            copy(Path.of(root, d), own.resolve(d));
+        }
+        Sweep first = sweep("k");
+        first.run.root = own.toString();
+        first.generations = 2;
+        first.run(spark);
+        String sweep = own + "/sweeps/k/";
+        List<Row> population = spark.read().parquet(sweep + "population").orderBy("budget_ms", "generation", "rank").collectAsList();
+        List<Row> best = spark.read().parquet(sweep + "best").orderBy("budget_ms").collectAsList();
+        List<Row> front = spark.read().parquet(sweep + "front").orderBy("config_hash").collectAsList();
+        assertTrue(population.stream().anyMatch(r -> r.<Integer>getAs("generation") == 1 && !r.<Boolean>getAs("cache_hit")),
+                "generation 1 evaluated configs of its own");
+        // what a kill leaves between generation 1's appends to evaluations/ and to population/
+        SmallRun.delete(Path.of(sweep, "population", "generation=1"));
+        Sweep resumed = sweep("k");
+        resumed.run.root = own.toString();
+        resumed.generations = 2;
+        resumed.run(spark);
+        assertEquals(population, spark.read().parquet(sweep + "population").orderBy("budget_ms", "generation", "rank").collectAsList(),
+                "every column, cache_hit and tokens too");
+        assertEquals(best, spark.read().parquet(sweep + "best").orderBy("budget_ms").collectAsList());
+        assertEquals(front, spark.read().parquet(sweep + "front").orderBy("config_hash").collectAsList());
+    }
+
+    @Test
     @Order(10)
     void randomSearchAndBadBudgets() throws Exception {
         Sweep rnd = sweep("r");

@@ -25,7 +25,9 @@ import java.util.Set;
  * The sweep's evaluation of a generation, with racing ({@link Racing}) or without (every candidate on
  * the whole validation set, as HAT). What counts as fully evaluated is what this sweep promoted, never
  * what other jobs left in the cache: the cache saves compute, it does not change the race, so a sweep's
- * outcome does not depend on the run root's history.
+ * outcome does not depend on the run root's history. Evaluations are appended marked with the sweep's
+ * run and generation, so a generation resumed after a kill counts what it evaluated before the kill
+ * as its own (cache_hit and tokens as in an uninterrupted sweep), not as cache hits.
  */
 final class Races {
     private final SparkSession spark;
@@ -40,8 +42,14 @@ final class Races {
     private final Map<String, Racing.Subset> subsetCache;
     /** Configs this sweep has promoted to (or, without racing, evaluated on) the whole validation set. */
     private final Set<String> promoted = new HashSet<>();
+    /** evaluated_by of this sweep run's evaluations: "sweep <id> <started_at>". */
+    private final String runTag;
+    /** Config hash → the generation tag of this run's evaluations already in the cache, per fidelity (a resume). */
+    private final Map<String, String> ownFull;
+    private final Map<String, String> ownSubset;
 
-    Races(SparkSession spark, Layout layout, Evaluations.Key full, Racing.Params params, int parents, int qkv, int vocab) {
+    Races(SparkSession spark, Layout layout, Evaluations.Key full, Racing.Params params, int parents, int qkv, int vocab,
+          String runTag) {
         this.spark = spark;
         this.layout = layout;
         this.full = full;
@@ -52,6 +60,14 @@ final class Races {
         this.fullCache = Evaluations.cached(spark, layout, full);
         this.subset = params == null ? null : full.subset(params);
         this.subsetCache = params == null ? new HashMap<>() : Evaluations.cachedSubsets(spark, layout, subset);
+        this.runTag = runTag;
+        this.ownFull = Evaluations.evaluatedBy(spark, layout, full, runTag + " ");
+        this.ownSubset = params == null ? Map.of() : Evaluations.evaluatedBy(spark, layout, subset, runTag + " ");
+    }
+
+    /** What generation {@code g} of this run marks its evaluations with. */
+    private String tag(int g) {
+        return runTag + " generation " + g;
     }
 
     /** What a generation's evaluation did: fresh configs per fidelity, the races, and task times. */
@@ -81,8 +97,12 @@ final class Races {
         }
     }
 
-    /** Evaluates a generation: subset first and promotions to the full set with racing, else all in full. */
-    Outcome evaluate(Map<Double, List<Candidate>> generation, Map<String, ArchConfig> unique, String label) {
+    /**
+     * Evaluates generation {@code g}: subset first and promotions to the full set with racing, else all in
+     * full. Fresh are the configs it evaluates now or, resumed, evaluated before the kill.
+     */
+    Outcome evaluate(int g, Map<Double, List<Candidate>> generation, Map<String, ArchConfig> unique, String label) {
+        String tag = tag(g);
         double[] task = new double[2];
         Set<String> freshSubset = new HashSet<>();
         Racing.Decision decision = null;
@@ -94,7 +114,8 @@ final class Races {
             Set<String> need = Racing.subsetNeeded(generation, parents, promoted, fullCache);
             raced = (int) need.stream().filter(h -> !promoted.contains(h)).count();
             List<ArchConfig> todo = need.stream().filter(h -> !subsetCache.containsKey(h)).map(unique::get).toList();
-            for (Evaluations.Evaluation e : run(subset, todo, label + ": race " + todo.size() + " configs on the subset", task)) {
+            need.stream().filter(h -> tag.equals(ownSubset.get(h))).forEach(freshSubset::add);
+            for (Evaluations.Evaluation e : run(subset, todo, label + ": race " + todo.size() + " configs on the subset", tag, task)) {
                 subsetCache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
                 freshSubset.add(e.configHash());
             }
@@ -103,7 +124,8 @@ final class Races {
         }
         List<ArchConfig> todo = toFull.stream().filter(h -> !fullCache.containsKey(h)).map(unique::get).toList();
         Set<String> freshFull = new HashSet<>();
-        for (Evaluations.Evaluation e : run(full, todo, label + ": evaluate " + todo.size() + " configs", task)) {
+        toFull.stream().filter(h -> tag.equals(ownFull.get(h))).forEach(freshFull::add);
+        for (Evaluations.Evaluation e : run(full, todo, label + ": evaluate " + todo.size() + " configs", tag, task)) {
             fullCache.put(e.configHash(), e.valLoss());
             freshFull.add(e.configHash());
         }
@@ -118,12 +140,13 @@ final class Races {
     }
 
     /** One Spark job; appends to the cache; adds its slowest and mean task seconds to {@code task}. */
-    private List<Evaluations.Evaluation> run(Evaluations.Key key, List<ArchConfig> todo, String description, double[] task) {
+    private List<Evaluations.Evaluation> run(Evaluations.Key key, List<ArchConfig> todo, String description, String tag,
+                                             double[] task) {
         // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
         spark.sparkContext().setJobDescription(description);
         List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, qkv, vocab);
         spark.sparkContext().setJobDescription(null);
-        Evaluations.append(spark, layout, key, fresh);
+        Evaluations.append(spark, layout, key, fresh, tag);
         Map<Integer, Double> partMs = new HashMap<>();
         fresh.forEach(e -> partMs.put(e.partition(), e.partitionMs()));
         task[0] += partMs.values().stream().mapToDouble(Double::doubleValue).max().orElse(0) / 1e3;

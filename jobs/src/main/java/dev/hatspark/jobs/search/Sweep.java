@@ -185,12 +185,17 @@ public final class Sweep implements Job<Sweep.Result> {
         Timestamp started = checkRunsAndStart(spark, fs, dir, id, paramsJson);
 
         Evaluations.Key key = Evaluations.key(spark, layout, ckpt, validSentences, maxTokens);
-        Races races = new Races(spark, layout, key, racing.params(random), parents, space.qkvDim, state.tgtVocab());
+        // started_at survives a restart (runs/), so it names this sweep run in the evaluations it appends
+        String runTag = "sweep " + id + " " + started.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        Races races = new Races(spark, layout, key, racing.params(random), parents, space.qkvDim, state.tgtVocab(), runTag);
         Map<Double, List<Candidate>> current = new TreeMap<>();
         int first = resume(spark, fs, dir.population(), current);
         races.resume(dir.population());
         if (first > 0) {
             LOG.info("sweep {}: resuming after generation {}", id, first - 1);
+            // a kill in the last commit may have left best/ or front/ behind the population
+            writeBest(spark, fs, dir);
+            Races.writeFront(spark, fs, dir, id);
         }
         long t0 = System.nanoTime();
         for (int g = first; g < generations; g++) {
@@ -200,7 +205,7 @@ public final class Sweep implements Job<Sweep.Result> {
             double predictS = (System.nanoTime() - genStart) / 1e9;
             Map<String, ArchConfig> unique = Lockstep.unique(next);
             long evalStart = System.nanoTime();
-            Races.Outcome out = races.evaluate(next, unique, String.format("sweep %s generation %d/%d", id, g + 1, generations));
+            Races.Outcome out = races.evaluate(g, next, unique, String.format("sweep %s generation %d/%d", id, g + 1, generations));
             double evalWallS = (System.nanoTime() - evalStart) / 1e9;
             long commitStart = System.nanoTime();
             fs.appendParquet(races.populationRows(id, g, next, out), dir.population(), "generation");

@@ -57,7 +57,8 @@ public final class Tables {
             .add("eval_ms", DoubleType, false)
             .add("fidelity", StringType, true)          // full or subset (racing); null in rows written before racing
             .add("target_tokens", LongType, true)       // target tokens scored by the evaluation
-            .add("sentence_nll", DOUBLES, true);        // subset rows: summed NLL per sentence, for paired racing
+            .add("sentence_nll", DOUBLES, true)         // subset rows: summed NLL per sentence, for paired racing
+            .add("evaluated_by", StringType, true);     // the job that evaluated it (a sweep: its run and generation)
 
     /** latency/measurements/, partitioned by hardware_id: {@link Measurement#COLUMNS}. */
     public static final StructType LATENCY_MEASUREMENTS = measurements();

@@ -100,7 +100,7 @@ public final class EvalSubnet implements Job<List<EvalSubnet.Evaluation>> {
         Map<String, Double> cache = Evaluations.cached(spark, layout, key);
         List<ArchConfig> missing = todo.stream().filter(c -> !cache.containsKey(c.hash())).toList();
         List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, missing, ds.qkvDim, state.tgtVocab());
-        Evaluations.append(spark, layout, key, fresh);
+        Evaluations.append(spark, layout, key, fresh, "eval-subnet");
         Map<String, Double> loss = new HashMap<>(cache);
         fresh.forEach(e -> loss.put(e.configHash(), e.valLoss()));
         List<Evaluation> results = new ArrayList<>();

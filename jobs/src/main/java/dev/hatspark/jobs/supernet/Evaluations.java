@@ -103,8 +103,27 @@ public final class Evaluations {
         return out;
     }
 
-    /** Appends fresh evaluations to the cache table. */
-    public static void append(SparkSession spark, Layout layout, Key key, List<Evaluation> fresh) {
+    /**
+     * Config hash → {@code evaluated_by} of this key's rows that some run of {@code prefix} evaluated (a
+     * sweep's run: what its generations evaluated before a restart).
+     */
+    public static Map<String, String> evaluatedBy(SparkSession spark, Layout layout, Key key, String prefix) {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        Map<String, String> out = new HashMap<>();
+        if (!fs.exists(layout.evaluations())) {
+            return out;
+        }
+        for (Row r : spark.read().schema(Tables.EVALUATIONS).parquet(layout.evaluations())
+                .where(col("checkpoint_id").equalTo(key.checkpointId()).and(col("valid_set_id").equalTo(key.validSetId()))
+                        .and(col("evaluated_by").startsWith(prefix)))
+                .select("config_hash", "evaluated_by").collectAsList()) {
+            out.put(r.getString(0), r.getString(1));
+        }
+        return out;
+    }
+
+    /** Appends fresh evaluations to the cache table, marked as evaluated by {@code by}. */
+    public static void append(SparkSession spark, Layout layout, Key key, List<Evaluation> fresh, String by) {
         if (fresh.isEmpty()) {
             return;
         }
@@ -112,7 +131,7 @@ public final class Evaluations {
         for (Evaluation e : fresh) {
             rows.add(RowFactory.create(e.configHash(), key.checkpointId(), key.validSetId(), e.valLoss(), e.configJson(), e.evalMs(),
                     key.fidelity(), e.tokens(), e.sentenceNll() == null ? null
-                            : Arrays.stream(e.sentenceNll()).boxed().toArray(Double[]::new)));
+                            : Arrays.stream(e.sentenceNll()).boxed().toArray(Double[]::new), by));
         }
         new Fs(spark.sparkContext().hadoopConfiguration())
                 .appendParquet(spark.createDataFrame(rows, Tables.EVALUATIONS).coalesce(1), layout.evaluations());

@@ -98,7 +98,7 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
         Map<String, Double> inherited = new HashMap<>(Evaluations.cached(spark, layout, key));
         List<ArchConfig> missing = configs.stream().filter(c -> !inherited.containsKey(c.hash())).toList();
         List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, missing, space.qkvDim, state.tgtVocab());
-        Evaluations.append(spark, layout, key, fresh);
+        Evaluations.append(spark, layout, key, fresh, "validate-supernet");
         fresh.forEach(e -> inherited.put(e.configHash(), e.valLoss()));
 
         // from scratch: rows already stored for this checkpoint, validation set, steps and recipe are kept
