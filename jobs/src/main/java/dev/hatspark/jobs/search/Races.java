@@ -91,14 +91,14 @@ final class Races {
         if (params == null) {
             toFull = unique.keySet();
         } else {
-            Set<String> need = Racing.subsetNeeded(generation, parents, promoted, fullCache);
+            Set<String> need = Racing.subsetNeeded(generation);
             raced = (int) need.stream().filter(h -> !promoted.contains(h)).count();
             List<ArchConfig> todo = need.stream().filter(h -> !subsetCache.containsKey(h)).map(unique::get).toList();
             for (Evaluations.Evaluation e : run(subset, todo, label + ": race " + todo.size() + " configs on the subset", task)) {
                 subsetCache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
                 freshSubset.add(e.configHash());
             }
-            decision = Racing.decide(generation, parents, promoted, fullCache, subsetCache, params.k());
+            decision = Racing.decide(generation, parents, promoted, subsetCache, params.k());
             toFull = decision.promoted();
         }
         List<ArchConfig> todo = toFull.stream().filter(h -> !fullCache.containsKey(h)).map(unique::get).toList();
