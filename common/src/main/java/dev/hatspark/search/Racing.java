@@ -25,10 +25,17 @@ import java.util.TreeMap;
  * worse than the reference by more than k standard errors of the paired difference (the documented
  * margin; default k = 2, about a 2.3 % one-sided chance of dropping a candidate that is in truth no
  * worse than the reference on the subset's population of sentences). The reference of a budget is the
- * worst of its {@code parents} best fully evaluated candidates of this generation (the parent cutoff;
- * in evolution these are the carried-over parents); while fewer than {@code parents} are fully
- * evaluated (generation 0), it is the candidate at the remaining parent slot by subset loss, so the
- * slots are always filled by promoted candidates.
+ * holder of its last parent slot ranked by subset loss among the budget's parent pool
+ * ({@link Lockstep#parentPool}: its candidates, carried-over parents included, and the other budgets'
+ * candidates that fit it): the next parents are the best {@code parents} of that pool, so a candidate
+ * that cannot be told apart from the slot's holder could still take the slot, and one clearly behind it
+ * cannot, even when it beats the worst old parent (an earlier rule raced
+ * children against the worst old parent's loss and promoted 0.77 of the configs on the demo, against
+ * 0.50 with this one). A budget also runs a winner race among its own candidates against their best
+ * by subset loss, since its winner is the best of its own rows (a tighter budget's configs in its pool
+ * could otherwise crowd all of them out). A config promoted by any race is promoted. The configs ranked
+ * at or above the slot are always promoted, so every parent slot is filled by a fully evaluated config,
+ * and so is each budget's own best by subset loss.
  */
 public final class Racing {
     private Racing() {
@@ -115,19 +122,13 @@ public final class Racing {
     }
 
     /**
-     * The configs of a generation that need a subset result before {@link #decide}: every candidate not
-     * yet fully evaluated, plus each budget's reference when it is a fully evaluated one.
+     * The configs of a generation that need a subset result before {@link #decide}: all of them, since the
+     * fully evaluated ones (carried-over parents) are ranked with the rest; a racing sweep raced those
+     * before promoting them, so their results come from the cache.
      */
-    public static Set<String> subsetNeeded(Map<Double, List<Candidate>> generation, int parents, Set<String> full,
-                                           Map<String, Double> fullLoss) {
+    public static Set<String> subsetNeeded(Map<Double, List<Candidate>> generation) {
         Set<String> out = new LinkedHashSet<>();
-        generation.forEach((b, list) -> {
-            list.stream().filter(c -> !full.contains(c.hash())).forEach(c -> out.add(c.hash()));
-            Candidate ref = fullReference(list, parents, full, fullLoss);
-            if (ref != null) {
-                out.add(ref.hash());
-            }
-        });
+        generation.values().forEach(list -> list.forEach(c -> out.add(c.hash())));
         return out;
     }
 
@@ -140,51 +141,47 @@ public final class Racing {
     }
 
     /**
-     * Which candidates go on to the full set. {@code full} is what this sweep has fully evaluated so far,
-     * with {@code fullLoss} their losses; {@code subset} must hold every config {@link #subsetNeeded}
-     * named. A config promoted in one budget is evaluated once and counts as fully evaluated in all.
+     * Which candidates go on to the full set. {@code full} is what this sweep has fully evaluated so far;
+     * {@code subset} must hold every config {@link #subsetNeeded} named. A config promoted in one budget is
+     * evaluated once and counts as fully evaluated in all.
      */
     public static Decision decide(Map<Double, List<Candidate>> generation, int parents, Set<String> full,
-                                  Map<String, Double> fullLoss, Map<String, Subset> subset, double k) {
+                                  Map<String, Subset> subset, double k) {
         Map<Double, Race> races = new TreeMap<>();
         Set<String> promoted = new LinkedHashSet<>();
         generation.forEach((b, list) -> {
-            List<Candidate> raced = list.stream().filter(c -> !full.contains(c.hash())).toList();
-            for (Candidate c : raced) {
-                if (!subset.containsKey(c.hash())) {
-                    throw new IllegalStateException("candidate " + c.hash() + " has no subset result to race on");
+            Set<String> distinct = new LinkedHashSet<>();
+            Lockstep.parentPool(generation, b).forEach(c -> distinct.add(c.hash()));
+            for (String h : distinct) {
+                if (!subset.containsKey(h)) {
+                    throw new IllegalStateException("candidate " + h + " has no subset result to race on");
                 }
             }
-            Candidate ref = fullReference(list, parents, full, fullLoss);
-            if (ref == null) { // fewer than `parents` fully evaluated: the remaining slot's holder by subset loss
-                int slot = parents - (int) list.stream().filter(c -> full.contains(c.hash())).count();
-                List<Candidate> bySubset = new ArrayList<>(raced);
-                bySubset.sort(Comparator.comparingDouble((Candidate c) -> subset.get(c.hash()).loss())
-                        .thenComparing(Candidate::hash));
-                ref = bySubset.isEmpty() ? null : bySubset.get(Math.min(slot, bySubset.size()) - 1);
-            }
+            List<String> bySubset = new ArrayList<>(distinct);
+            bySubset.sort(Comparator.comparingDouble((String h) -> subset.get(h).loss()).thenComparing(h -> h));
+            String ref = bySubset.get(Math.min(parents, bySubset.size()) - 1);
+            // the winner race: the budget's own best by subset loss (its best-so-far row may come from
+            // any of its candidates, even in the last generation, where no parents are picked any more)
+            String own = list.stream().map(Candidate::hash)
+                    .min(Comparator.comparingDouble((String h) -> subset.get(h).loss()).thenComparing(h -> h)).orElseThrow();
+            Set<String> ownHashes = new LinkedHashSet<>();
+            list.forEach(c -> ownHashes.add(c.hash()));
             Map<String, Difference> diffs = new HashMap<>();
             Set<String> in = new LinkedHashSet<>();
-            for (Candidate c : raced) {
-                Difference d = difference(subset.get(c.hash()), subset.get(ref.hash()));
-                diffs.put(c.hash(), d);
-                if (d.mean() - k * d.se() <= 0) {
-                    in.add(c.hash());
+            for (String h : distinct) {
+                if (full.contains(h)) {
+                    continue;
+                }
+                Difference d = difference(subset.get(h), subset.get(ref));
+                diffs.put(h, d);
+                Difference w = ownHashes.contains(h) ? difference(subset.get(h), subset.get(own)) : null;
+                if (d.mean() - k * d.se() <= 0 || (w != null && w.mean() - k * w.se() <= 0)) {
+                    in.add(h);
                 }
             }
-            races.put(b, new Race(ref == null ? null : ref.hash(), diffs, in));
+            races.put(b, new Race(ref, diffs, in));
             promoted.addAll(in);
         });
         return new Decision(races, promoted);
-    }
-
-    /** The parent cutoff among fully evaluated candidates: the {@code parents}-th best by full loss, or null. */
-    static Candidate fullReference(List<Candidate> list, int parents, Set<String> full, Map<String, Double> fullLoss) {
-        List<Candidate> done = new ArrayList<>(list.stream().filter(c -> full.contains(c.hash())).toList());
-        if (done.size() < parents) {
-            return null;
-        }
-        done.sort(Comparator.comparingDouble((Candidate c) -> fullLoss.get(c.hash())).thenComparing(Candidate::hash));
-        return done.get(parents - 1);
     }
 }

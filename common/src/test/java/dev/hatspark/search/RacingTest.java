@@ -76,8 +76,8 @@ class RacingTest {
         // the reference (third) plus +1, -0.6, +1, ...: 0.02 nats worse, SE 0.0128, so not 2 SE worse
         sub.put(g0.get(3).hash(), plus(sub.get(g0.get(2).hash()), 1, -0.6));
         Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(50.0, g0));
-        assertEquals(hashes(g0), Racing.subsetNeeded(gen, 3, Set.of(), Map.of()), "nothing is fully evaluated yet");
-        Racing.Decision d = Racing.decide(gen, 3, Set.of(), Map.of(), sub, 2.0);
+        assertEquals(hashes(g0), Racing.subsetNeeded(gen), "nothing is fully evaluated yet");
+        Racing.Decision d = Racing.decide(gen, 3, Set.of(), sub, 2.0);
         assertEquals(g0.get(2).hash(), d.races().get(50.0).reference(), "the third best by subset holds the last parent slot");
         Set<String> want = Set.of(g0.get(0).hash(), g0.get(1).hash(), g0.get(2).hash(), g0.get(3).hash());
         assertEquals(want, d.promoted(), "0.02 nats behind the reference is within 2 SE; 0.8 and 1.8 are not");
@@ -85,29 +85,48 @@ class RacingTest {
         assertEquals(0.02, diff.mean(), 1e-9);
         assertEquals(0.0128, diff.se(), 1e-4);
         sub.put(g0.get(3).hash(), plus(sub.get(g0.get(2).hash()), 1, -0.5)); // 0.025 worse, SE 0.0120: out
-        assertFalse(Racing.decide(gen, 3, Set.of(), Map.of(), sub, 2.0).promoted().contains(g0.get(3).hash()));
+        assertFalse(Racing.decide(gen, 3, Set.of(), sub, 2.0).promoted().contains(g0.get(3).hash()));
     }
 
     @Test
-    void laterGenerationsRaceChildrenAgainstTheWorstParentsSubsetLoss() {
+    void laterGenerationsRaceChildrenAgainstTheLastParentSlotAmongParentsAndChildren() {
         Candidate p1 = cand(1, Candidate.PARENT), p2 = cand(2, Candidate.PARENT);
-        Candidate better = cand(3, Candidate.MUTATION), close = cand(4, Candidate.MUTATION), worse = cand(5, Candidate.CROSSOVER);
-        List<Candidate> list = List.of(p1, p2, better, close, worse);
-        Map<String, Double> full = Map.of(p1.hash(), 4.0, p2.hash(), 4.3);
-        Set<String> done = full.keySet();
+        Candidate better = cand(3, Candidate.MUTATION), close = cand(4, Candidate.MUTATION), mid = cand(5, Candidate.CROSSOVER),
+                worse = cand(6, Candidate.CROSSOVER);
+        List<Candidate> list = List.of(p1, p2, better, close, mid, worse);
+        Set<String> done = Set.of(p1.hash(), p2.hash());
         Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(80.0, list));
-        assertEquals(Set.of(p2.hash(), better.hash(), close.hash(), worse.hash()), Racing.subsetNeeded(gen, 2, done, full),
-                "the worst parent's subset result is needed as the reference; p1's is not");
-        Map<String, Racing.Subset> sub = new HashMap<>(Map.of(p2.hash(), subset(0.3, 0.2, 2), better.hash(), subset(0.1, 0.2, 3),
-                worse.hash(), subset(0.9, 0.2, 5)));
-        sub.put(close.hash(), plus(sub.get(p2.hash()), 1, -0.6));
-        // the subset here runs lower than the full set (0.3 vs 4.3): only subset losses are ever compared
-        Racing.Decision d = Racing.decide(gen, 2, done, full, sub, 2.0);
-        assertEquals(p2.hash(), d.races().get(80.0).reference());
+        assertEquals(hashes(list), Racing.subsetNeeded(gen), "parents are ranked with their children, so all need a subset result");
+        Map<String, Racing.Subset> sub = new HashMap<>(Map.of(p1.hash(), subset(0.0, 0.2, 1), p2.hash(), subset(0.5, 0.2, 2),
+                better.hash(), subset(0.1, 0.2, 3), worse.hash(), subset(0.9, 0.2, 6)));
+        sub.put(close.hash(), plus(sub.get(better.hash()), 1, -0.6)); // 0.02 worse than the slot's holder, SE 0.0128
+        sub.put(mid.hash(), plus(sub.get(better.hash()), 1, 1)); // 0.1 worse, SE 0: beats the old parent p2, not the slot
+        Racing.Decision d = Racing.decide(gen, 2, done, sub, 2.0);
+        assertEquals(better.hash(), d.races().get(80.0).reference(), "second by subset loss of parents and children");
         assertEquals(Set.of(better.hash(), close.hash()), d.promoted());
+        assertTrue(d.races().get(80.0).differences().get(mid.hash()).mean() < Racing.difference(sub.get(p2.hash()),
+                sub.get(better.hash())).mean(), "mid is ahead of the worst old parent on the subset, yet cannot take a slot");
         assertFalse(d.races().get(80.0).differences().containsKey(p1.hash()), "fully evaluated configs are not raced");
-        assertTrue(Racing.decide(gen, 2, done, full, sub, 0).promoted().contains(better.hash()));
-        assertThrows(IllegalStateException.class, () -> Racing.decide(gen, 2, done, full, Map.of(), 2.0));
+        sub.put(p1.hash(), subset(0.95, 0.2, 1)); // the parent falls behind: the slot goes to close, mid stays out
+        assertEquals(close.hash(), Racing.decide(gen, 2, done, sub, 2.0).races().get(80.0).reference());
+        assertThrows(IllegalStateException.class, () -> Racing.decide(gen, 2, done, Map.of(), 2.0));
+    }
+
+    @Test
+    void aBudgetRacesItsWholeParentPoolIncludingTighterBudgetsCandidates() {
+        Candidate good = cand(1, Candidate.RANDOM), meh = cand(2, Candidate.RANDOM), bad = cand(4, Candidate.RANDOM);
+        Candidate ok = new Candidate(Genetics.sample(space, new SplittableRandom(3)), Candidate.RANDOM, List.of(), 60);
+        Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(50.0, List.of(good, meh), 80.0, List.of(ok, bad)));
+        Map<String, Racing.Subset> sub = Map.of(good.hash(), subset(0.0, 0.2, 1), meh.hash(), subset(0.3, 0.2, 2),
+                ok.hash(), subset(0.1, 0.2, 3), bad.hash(), subset(0.5, 0.2, 4));
+        Racing.Decision d = Racing.decide(gen, 1, Set.of(), sub, 2.0);
+        assertEquals(good.hash(), d.races().get(80.0).reference(), "budget 50's best fits 80 and holds its only parent slot");
+        assertEquals(Set.of(good.hash(), ok.hash()), d.promoted(), "ok is clearly behind good, yet 80's own best: its winner race");
+        assertTrue(d.races().get(80.0).differences().get(bad.hash()).mean() > 0, "bad loses both of 80's races");
+        assertFalse(d.races().get(50.0).differences().containsKey(ok.hash()), "60 ms does not fit budget 50");
+        sub = new HashMap<>(sub);
+        sub.put(bad.hash(), subset(0.1, 0.2, 4)); // now level with ok: bad is promoted by the winner race only
+        assertEquals(Set.of(good.hash(), ok.hash(), bad.hash()), Racing.decide(gen, 1, Set.of(), sub, 2.0).promoted());
     }
 
     /**
@@ -137,10 +156,10 @@ class RacingTest {
             }
             Map<String, ArchConfig> unique = Lockstep.unique(next);
             proposed += unique.keySet().stream().filter(h -> !full.contains(h)).count();
-            for (String h : Racing.subsetNeeded(next, 4, full, fullLoss)) {
+            for (String h : Racing.subsetNeeded(next)) {
                 sub.computeIfAbsent(h, k -> truth.subset(unique.get(k)));
             }
-            for (String h : Racing.decide(next, 4, full, fullLoss, sub, 2.0).promoted()) {
+            for (String h : Racing.decide(next, 4, full, sub, 2.0).promoted()) {
                 fullLoss.put(h, truth.loss(unique.get(h)));
                 full.add(h);
             }

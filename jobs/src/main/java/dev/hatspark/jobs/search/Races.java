@@ -111,7 +111,7 @@ final class Races {
         if (params == null) {
             toFull = unique.keySet();
         } else {
-            Set<String> need = Racing.subsetNeeded(generation, parents, promoted, fullCache);
+            Set<String> need = Racing.subsetNeeded(generation);
             raced = (int) need.stream().filter(h -> !promoted.contains(h)).count();
             List<ArchConfig> todo = need.stream().filter(h -> !subsetCache.containsKey(h)).map(unique::get).toList();
             need.stream().filter(h -> tag.equals(ownSubset.get(h))).forEach(freshSubset::add);
@@ -119,7 +119,7 @@ final class Races {
                 subsetCache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
                 freshSubset.add(e.configHash());
             }
-            decision = Racing.decide(generation, parents, promoted, fullCache, subsetCache, params.k());
+            decision = Racing.decide(generation, parents, promoted, subsetCache, params.k());
             toFull = decision.promoted();
         }
         List<ArchConfig> todo = toFull.stream().filter(h -> !fullCache.containsKey(h)).map(unique::get).toList();
