@@ -151,8 +151,7 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
         regressors.put("gbt", new GBTRegressor().setMaxIter(gbtIter).setMaxDepth(5).setSeed(seed));
         List<Row> metrics = new ArrayList<>();
         // the labels' own noise (retest error between passes), to tell a poor predictor from noisy labels
-        LatencyRuns.Noise noise = LatencyRuns.noise(spark, fs, layout, hw);
-        Double labelNoise = noise == null ? null : noise.retestError();
+        Double labelNoise = LatencyRuns.labelNoise(spark, fs, layout, hw);
         Map<String, Accuracy> testAccuracy = new LinkedHashMap<>();
         PipelineModel mlp = null;
         Dataset<Row> predictions = null;
@@ -173,7 +172,7 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
             for (String split : List.of("train", "test")) {
                 Accuracy a = accuracy(model.transform(split.equals("test") ? test : train));
                 metrics.add(RowFactory.create(r.getKey(), split, a.rmseMs(), a.rmseRel(), a.mapd(), a.r2(),
-                        a.kendallTau(), a.n(), spec.kind(), hw, note, labelNoise, aboveNoise(a.rmseRel(), labelNoise),
+                        a.kendallTau(), a.n(), spec.kind(), hw, note, labelNoise, LatencyRuns.aboveNoise(a.rmseRel(), labelNoise),
                         r.getKey().equals("mlp") ? hyper : null));
                 if (split.equals("test")) {
                     testAccuracy.put(r.getKey(), a);
@@ -183,7 +182,7 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
             LOG.info("fit-predictor {} [{}]: test RMSE {} ms ({} % of mean), MAPD {} %, R² {}, Kendall τ {} (fit {} s)",
                     r.getKey(), hw, fmt(a.rmseMs()), fmt(100 * a.rmseRel()), fmt(100 * a.mapd()), fmt(a.r2()),
                     fmt(a.kendallTau()), fmt(seconds));
-            if (Boolean.TRUE.equals(aboveNoise(a.rmseRel(), labelNoise))) {
+            if (Boolean.TRUE.equals(LatencyRuns.aboveNoise(a.rmseRel(), labelNoise))) {
                 LOG.warn("fit-predictor {} [{}]: test error {} % is far above the labels' retest error {} %: the predictor,"
                         + " not the measuring, limits accuracy", r.getKey(), hw, fmt(100 * a.rmseRel()), fmt(100 * labelNoise));
             }
@@ -259,14 +258,6 @@ public final class FitPredictor implements Job<FitPredictor.Result> {
         LOG.info("fit-predictor: {}-fold cross-validation of {} MLP settings chose hidden {} and L2 {} (CV RMSE {} % of mean)",
                 cvFolds, maps.length, Arrays.toString(s.hidden()), s.reg(), fmt(100 * s.cvRmseRel()));
         return s;
-    }
-
-    /** How far above the label noise a predictor's error may be before it is flagged. */
-    static final double NOISE_FLAG_RATIO = 2.0;
-
-    /** Whether {@code rmseRel} is more than {@link #NOISE_FLAG_RATIO} × the label noise; null without a noise figure. */
-    static Boolean aboveNoise(double rmseRel, Double labelNoise) {
-        return labelNoise == null ? null : rmseRel > NOISE_FLAG_RATIO * labelNoise;
     }
 
     private static PipelineStage withFeaturesCol(PipelineStage s) {

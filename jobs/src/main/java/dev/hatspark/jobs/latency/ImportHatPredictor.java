@@ -202,13 +202,12 @@ public final class ImportHatPredictor implements Job<ImportHatPredictor.Result> 
         Accuracy a = Accuracy.of(all.stream().mapToDouble(r -> r.getDouble(3)).toArray(),
                 all.stream().mapToDouble(r -> r.getDouble(4)).toArray());
         // the labels' retest error, as fit-predictor reports it (null for imported CSVs, which have no latency/runs)
-        LatencyRuns.Noise noise = LatencyRuns.noise(spark, fs, layout, hardwareId);
-        Double labelNoise = noise == null ? null : noise.retestError();
+        Double labelNoise = LatencyRuns.labelNoise(spark, fs, layout, hardwareId);
         List<Row> metrics = new ArrayList<>();
         metrics.add(RowFactory.create("hat", "all", a.rmseMs(), a.rmseRel(), a.mapd(), a.r2(), a.kendallTau(), a.n(),
                 "hat10", hardwareId, "HAT's trained predictor imported from " + file + "; scored on every measurement"
                         + " of this id, which may include its training data", labelNoise,
-                FitPredictor.aboveNoise(a.rmseRel(), labelNoise), null));
+                LatencyRuns.aboveNoise(a.rmseRel(), labelNoise), null));
         spark.createDataFrame(metrics, Tables.PREDICTOR_METRICS).coalesce(1).write().parquet(out.metrics());
         spark.createDataFrame(all, Tables.PREDICTOR_PREDICTIONS).coalesce(1).write().parquet(out.predictions());
         return a;

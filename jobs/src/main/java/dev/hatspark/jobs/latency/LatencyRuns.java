@@ -113,4 +113,18 @@ public final class LatencyRuns {
         }
         return out;
     }
+
+    /** The pooled retest error of a hardware id's labels, or null without measuring runs (imported CSVs, old roots). */
+    public static Double labelNoise(SparkSession spark, Fs fs, Layout layout, String hardwareId) {
+        Noise n = noise(spark, fs, layout, hardwareId);
+        return n == null ? null : n.retestError();
+    }
+
+    /** How far above the label noise a predictor's error may be before it is flagged. */
+    public static final double NOISE_FLAG_RATIO = 2.0;
+
+    /** Whether {@code rmseRel} is more than {@link #NOISE_FLAG_RATIO} × the label noise; null without a noise figure. */
+    public static Boolean aboveNoise(double rmseRel, Double labelNoise) {
+        return labelNoise == null ? null : rmseRel > NOISE_FLAG_RATIO * labelNoise;
+    }
 }
