@@ -20,7 +20,8 @@ public final class RacingOptions {
     public int minSentences = Racing.Params.DEFAULT.minSentences();
 
     @Option(names = "--racing-k", description = "Margin in standard errors of the paired subset difference: a candidate is"
-            + " dropped when its subset loss exceeds the budget's parent cutoff's by more than k SE. Default: ${DEFAULT-VALUE}")
+            + " not evaluated in full when its subset loss exceeds, by more than k SE, that of the config holding the last"
+            + " parent slot of its budget's parent pool (and of its budget's best, for the winner race). Default: ${DEFAULT-VALUE}")
     public double k = Racing.Params.DEFAULT.k();
 
     /** The racing parameters, or null when candidates are evaluated in full (off, or random search: a baseline). */
