@@ -291,6 +291,15 @@ class S3PipelineTest {
                 views.toString());
         assertEquals(2, spark.sql("SELECT * FROM sweep_best").count());
         NotebooksTest.assertViewsMatchTheSqlHelpers(spark, s3Root); // the notebooks' path views read the versions too
+        // predict-latency's --out is a versioned table on s3a, and one read back as --configs is taken at its version
+        String scored = s3("scored/sample");
+        hat("predict-latency", "--root", s3Root, "--hardware-id", hw, "--sample", "12", "--out", scored);
+        hat("predict-latency", "--root", s3Root, "--hardware-id", hw, "--configs", scored, "--out", scored + "-again");
+        assertEquals(List.of("_v-000001", "v-000001"), fs.list(scored + "-again"));
+        assertEquals(spark.read().parquet(fs.current(scored)).select("config_json", "predicted_latency_ms").collectAsList().stream()
+                        .map(Row::toString).sorted().toList(),
+                spark.read().parquet(fs.current(scored + "-again")).select("config_json", "predicted_latency_ms").collectAsList()
+                        .stream().map(Row::toString).sorted().toList());
         // a checkpoint copied in part (S3 renames object by object) has no state.json yet and is not taken
         fs.write(s3Root + "/supernet/checkpoints/step-00000009/model.ndlist", new byte[] {1, 2, 3});
         assertEquals(s3Root + ckpt, new Checkpoints(fs, s3Root + "/supernet/checkpoints").latest().orElseThrow());
