@@ -265,11 +265,41 @@ class S3PipelineTest {
         assertRowsEqual(s3Root, localRoot, "sweeps/s/population", "*", "budget_ms, generation, rank");
         assertRowsEqual(s3Root, localRoot, "sweeps/s/best", "*", "budget_ms");
         assertEquals(2 * 2 * 8, spark.read().parquet(s3Root + "/sweeps/s/population").count());
-        assertEquals("finished", spark.read().parquet(s3Root + "/sweeps/s/runs").first().getAs("status"));
+        assertEquals("finished", spark.read().parquet(fs.current(s3Root + "/sweeps/s/runs")).first().getAs("status"));
+        // tables replaced whole are versioned folders on s3a, one committed version left however often
+        // the sweep replaced them; on the local root they stay plain folders
+        for (String t : List.of("corpus/pairs", "supernet/metrics", "sweeps/s/best", "sweeps/s/runs", "sweeps/s/front")) {
+            List<String> entries = fs.list(s3Root + "/" + t);
+            assertEquals(2, entries.size(), t + ": " + entries);
+            assertTrue(entries.get(0).matches("_v-\\d{6}") && entries.get(1).equals(entries.get(0).substring(1)), t + ": " + entries);
+            assertTrue(fs.list(localRoot + "/" + t).stream().anyMatch(n -> n.startsWith("part-")), t);
+        }
+        assertTrue(fs.list(s3Root + "/sweeps/s/best").get(1).compareTo("v-000001") > 0, "best/ was replaced each generation");
+        String bestVersion = fs.current(s3Root + "/sweeps/s/best");
         // the outputs are objects in the S3 server's store, as its own API sees them
-        for (String key : List.of("run/corpus/vocab/joint.bpe", "run" + ckpt + "/model.ndlist", "run/sweeps/s/best/_SUCCESS")) {
+        for (String key : List.of("run/corpus/vocab/joint.bpe", "run" + ckpt + "/model.ndlist",
+                bestVersion.substring(s3("").length()) + "/_SUCCESS")) {
             assertTrue(store.getBlobStore().blobExists(BUCKET, key), key);
         }
+        // the readers of replaced tables resolve their committed version: export's winners, the report, hat sql
+        assertEquals(2, dev.hatspark.jobs.search.HatExport.winners(spark, fs, new Layout(s3Root).sweep("s")).size());
+        hat("report", "--root", s3Root);
+        String report = fs.readText(new Layout(s3Root).report());
+        assertTrue(report.contains("<h3>Winners</h3>") && report.contains("Target tokens evaluated"), "the report read best/ and runs/");
+        var views = dev.hatspark.jobs.analysis.Sql.register(spark, new Layout(s3Root));
+        assertTrue(views.keySet().containsAll(List.of("corpus_pairs", "supernet_metrics", "sweep_best", "sweep_runs", "sweep_front")),
+                views.toString());
+        assertEquals(2, spark.sql("SELECT * FROM sweep_best").count());
+        NotebooksTest.assertViewsMatchTheSqlHelpers(spark, s3Root); // the notebooks' path views read the versions too
+        // predict-latency's --out is a versioned table on s3a, and one read back as --configs is taken at its version
+        String scored = s3("scored/sample");
+        hat("predict-latency", "--root", s3Root, "--hardware-id", hw, "--sample", "12", "--out", scored);
+        hat("predict-latency", "--root", s3Root, "--hardware-id", hw, "--configs", scored, "--out", scored + "-again");
+        assertEquals(List.of("_v-000001", "v-000001"), fs.list(scored + "-again"));
+        assertEquals(spark.read().parquet(fs.current(scored)).select("config_json", "predicted_latency_ms").collectAsList().stream()
+                        .map(Row::toString).sorted().toList(),
+                spark.read().parquet(fs.current(scored + "-again")).select("config_json", "predicted_latency_ms").collectAsList()
+                        .stream().map(Row::toString).sorted().toList());
         // a checkpoint copied in part (S3 renames object by object) has no state.json yet and is not taken
         fs.write(s3Root + "/supernet/checkpoints/step-00000009/model.ndlist", new byte[] {1, 2, 3});
         assertEquals(s3Root + ckpt, new Checkpoints(fs, s3Root + "/supernet/checkpoints").latest().orElseThrow());
@@ -306,7 +336,7 @@ class S3PipelineTest {
                 root + "/table");
         List<String> hits = filesContaining(root, SECRET, new ArrayList<>());
         assertEquals(2, hits.size(), hits.toString());
-        assertTrue(hits.stream().anyMatch(h -> h.contains("/table/part-") && h.endsWith(".parquet")), hits.toString());
+        assertTrue(hits.stream().anyMatch(h -> h.matches(".*/table/v-000001/part-.*\\.parquet")), hits.toString());
         fs.delete(root);
     }
 
@@ -325,6 +355,69 @@ class S3PipelineTest {
         assertTrue(out[1].startsWith("hat eval-subnet: error: s3a://" + BUCKET + "/run: a path must not carry"), out[1]);
         assertFalse((out[0] + out[1]).contains(SECRET), out[1]);
         assertFalse(log.toString().contains(SECRET), "the secret key is in the log");
+    }
+
+    /**
+     * A table replaced on s3a: a plain folder from before is read as it is, also while a new version is
+     * being moved in beside its files; the first versioned write replaces it, a second leaves one
+     * committed version that Spark reads whole; a version without its marker is never read.
+     */
+    @Test
+    @Order(4)
+    void aReplacedTableIsSwitchedByItsMarkerAndReadersNeverSeeAPart() throws Exception {
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        String table = s3("versions/t");
+        assertFalse(fs.atomicRename(table), "s3a copies a folder object by object");
+        assertTrue(fs.atomicRename(dir.resolve("local").toString()));
+        // a plain folder, as a run root from before versions (or a local one copied to S3) holds it
+        ints(1, 2).write().parquet(table);
+        assertEquals(table, fs.current(table));
+        // the next version being copied in (a reader in the middle of writeParquet, or a crash there):
+        // its files sit in v-000001/ but its marker is not written yet
+        ints(10, 11, 12).write().parquet(table + "/v-000001");
+        assertEquals(table, fs.current(table), "no marker, no switch");
+        assertTrue(fs.hasCurrent(table));
+        assertEquals(List.of(1, 2), read(fs, table), "Spark lists the table's own files, not the nested version's");
+
+        fs.writeParquet(ints(3, 4, 5), table);
+        assertEquals(List.of("_v-000002", "v-000002"), fs.list(table), "the old files and the torn version are gone");
+        assertEquals(List.of(3, 4, 5), read(fs, table));
+        fs.writeParquet(ints(6, 7), table);
+        assertEquals(List.of("_v-000003", "v-000003"), fs.list(table), "one committed version after a second replace");
+        assertEquals(List.of(6, 7), read(fs, table));
+        // again a replace caught before its marker: readers keep the committed version
+        ints(20).write().parquet(table + "/v-000004");
+        assertEquals(table + "/v-000003", fs.current(table));
+        assertEquals(List.of(6, 7), read(fs, table));
+        // the folder itself read by path finds no files: Spark fails rather than read a part
+        assertThrows(org.apache.spark.sql.AnalysisException.class, () -> spark.read().parquet(table).count());
+
+        // a table's first write caught before its marker: the folder exists, but there is no table yet
+        String fresh = s3("versions/fresh");
+        ints(30).write().parquet(fresh + "/v-000001");
+        assertTrue(fs.exists(fresh));
+        assertFalse(fs.hasCurrent(fresh), "only an uncommitted version");
+        fs.writeParquet(ints(31), fresh);
+        assertTrue(fs.hasCurrent(fresh));
+        assertEquals(List.of(31), read(fs, fresh));
+
+        // on the local file system the same call swaps plain folders in, read by path
+        String local = dir.resolve("local-table").toString();
+        fs.writeParquet(ints(8), local);
+        fs.writeParquet(ints(9), local);
+        assertEquals(local, fs.current(local));
+        assertEquals(List.of(9), spark.read().parquet(local).as(org.apache.spark.sql.Encoders.INT()).collectAsList());
+        assertEquals(List.of(), tempNames(s3("versions")), "no temporary left in the bucket");
+        fs.delete(s3("versions"));
+    }
+
+    static org.apache.spark.sql.Dataset<Row> ints(Integer... values) {
+        return spark.createDataset(List.of(values), org.apache.spark.sql.Encoders.INT()).toDF("x").coalesce(1);
+    }
+
+    /** A table's rows as a reader reads them: its current version, sorted. */
+    static List<Integer> read(Fs fs, String table) {
+        return spark.read().parquet(fs.current(table)).orderBy("x").as(org.apache.spark.sql.Encoders.INT()).collectAsList();
     }
 
     /** Runs the CLI expecting exit code 1; returns its stdout and stderr. */
@@ -357,10 +450,12 @@ class S3PipelineTest {
         return new double[] {pred[100], pred[199]};
     }
 
+    /** Rows of a table of two roots, each read at its current version (s3a) or as the plain folder (local). */
     static void assertRowsEqual(String rootA, String rootB, String table, String cols, String order) {
-        List<Row> a = spark.read().parquet(rootA + "/" + table).selectExpr(cols.split(", ")).orderBy(columns(order))
+        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
+        List<Row> a = spark.read().parquet(fs.current(rootA + "/" + table)).selectExpr(cols.split(", ")).orderBy(columns(order))
                 .collectAsList();
-        List<Row> b = spark.read().parquet(rootB + "/" + table).selectExpr(cols.split(", ")).orderBy(columns(order))
+        List<Row> b = spark.read().parquet(fs.current(rootB + "/" + table)).selectExpr(cols.split(", ")).orderBy(columns(order))
                 .collectAsList();
         assertFalse(a.isEmpty(), table + " is empty");
         assertEquals(b, a, table + " differs between " + rootA + " and " + rootB);

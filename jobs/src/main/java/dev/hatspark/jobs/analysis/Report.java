@@ -81,7 +81,7 @@ public final class Report implements Job<Report.Result> {
             predictor(spark, page, layout, hw);
         }
         String subnets = layout.subnetResults(); // written by evaluate when it has run
-        boolean hasSubnets = fs.exists(subnets);
+        boolean hasSubnets = fs.hasCurrent(subnets);
         if (hasSubnets) {
             subnets(spark, page, subnets);
         }
@@ -109,8 +109,8 @@ public final class Report implements Job<Report.Result> {
         scatter.put("points", points.stream().map(p -> List.of(p.latencyMs(), p.loss(), p.id())).toList());
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         List<Pareto.Point> front = Pareto.front(points);
-        if (fs.exists(dir.front())) { // the sweep's own front/ table (sweeps before it had none)
-            front = spark.read().parquet(dir.front()).orderBy("predicted_latency_ms").collectAsList().stream()
+        if (fs.hasCurrent(dir.front())) { // the sweep's own front/ table (sweeps before it had none)
+            front = spark.read().parquet(fs.current(dir.front())).orderBy("predicted_latency_ms").collectAsList().stream()
                     .map(r -> new Pareto.Point(r.getAs("predicted_latency_ms"), r.getAs("val_loss"), r.getAs("config_hash"))).toList();
         }
         scatter.put("front", front.stream().map(p -> List.of(p.latencyMs(), p.loss(), p.id())).toList());
@@ -124,19 +124,20 @@ public final class Report implements Job<Report.Result> {
         page.chart("progress", "progress-" + id, "Best validation loss per generation, one line per budget")
                 .put("series", progress);
 
-        if (fs.exists(dir.runs()) && Set.of(spark.read().parquet(dir.runs()).columns()).contains("full_tokens")) {
-            Row cost = spark.read().parquet(dir.runs()).first();
+        String runs = fs.current(dir.runs());
+        if (fs.hasCurrent(dir.runs()) && Set.of(spark.read().parquet(runs).columns()).contains("full_tokens")) {
+            Row cost = spark.read().parquet(runs).first();
             page.html.append("<p>Pareto front: ").append(front.size()).append(" configs. Target tokens evaluated: ")
                     .append(cost.<Long>getAs("subset_tokens")).append(" on the racing subset, ")
                     .append(cost.<Long>getAs("full_tokens")).append(" on the whole validation set.</p>\n");
         }
         String best = dir.best();
-        if (!fs.exists(best)) {
+        if (!fs.hasCurrent(best)) {
             return;
         }
         page.html.append("<h3>Winners</h3>\n<table><tr><th>budget</th><th>config</th><th>predicted latency</th>"
                 + "<th>validation loss</th><th>found in generation</th></tr>\n");
-        List<Row> winners = spark.read().parquet(new Fs(spark.sparkContext().hadoopConfiguration()).current(best)).orderBy("budget_ms").collectAsList();
+        List<Row> winners = spark.read().parquet(fs.current(best)).orderBy("budget_ms").collectAsList();
         for (Row w : winners) {
             page.html.append("<tr><td>").append(esc(ms(w.getAs("budget_ms")))).append("</td><td><code>")
                     .append(esc(w.getAs("config_hash"))).append("</code></td><td>")

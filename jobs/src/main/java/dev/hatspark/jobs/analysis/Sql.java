@@ -53,7 +53,7 @@ public final class Sql implements Job<String> {
         views.put("validation_summary", layout.validationSummary());
         Map<String, String> registered = new LinkedHashMap<>();
         views.forEach((view, path) -> {
-            if (fs.exists(path)) {
+            if (fs.hasCurrent(path)) {
                 String current = fs.current(path);
                 (view.equals("latency_measurements") ? Tables.readMeasurements(spark, current) : spark.read().parquet(current))
                         .createOrReplaceTempView(view);
@@ -78,7 +78,7 @@ public final class Sql implements Job<String> {
         Dataset<Row> all = null;
         List<String> found = new java.util.ArrayList<>();
         for (String path : tables) {
-            if (fs.exists(path)) {
+            if (fs.hasCurrent(path)) {
                 Dataset<Row> one = spark.read().parquet(fs.current(path));
                 all = all == null ? one : all.unionByName(one, true);
                 found.add(path);

@@ -42,7 +42,7 @@ public final class Corpus {
 
     public static List<int[][]> pairs(SparkSession spark, Layout layout, String split, int maxLen, int limit) {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
-        if (!fs.exists(layout.corpusPairs())) {
+        if (!fs.hasCurrent(layout.corpusPairs())) {
             throw new BadInputException(layout.corpusPairs() + " does not exist: run prepare-corpus for run root "
                     + layout.root() + " first");
         }

@@ -97,7 +97,7 @@ public final class PredictLatency implements Job<PredictLatency.Result> {
             spark.sparkContext().setJobDescription(null);
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        long n = spark.read().parquet(out).count();
+        long n = spark.read().parquet(fs.current(out)).count();
         LOG.info(String.format("predict-latency: %d configs scored with %s's predictor in %.1f s (%.0f configs/s) -> %s",
                 n, hardwareId, seconds, n / seconds, out));
         return new Result(out, n, seconds);
@@ -119,10 +119,10 @@ public final class PredictLatency implements Job<PredictLatency.Result> {
             }
             return spark.read().parquet(population).select("config_json").distinct();
         }
-        String path = input.configs;
-        if (!fs.exists(path)) {
-            throw new BadInputException(path + ": no such file or folder");
+        if (!fs.exists(input.configs)) {
+            throw new BadInputException(input.configs + ": no such file or folder");
         }
+        String path = fs.current(input.configs); // a table written by hat-spark on S3 is a versioned folder
         // HAT SubTransformer ymls (a file or a folder) are read on the driver: they are few and hand-written
         List<String> files = fs.list(path);
         boolean yml = path.endsWith(".yml") || path.endsWith(".yaml")

@@ -66,13 +66,13 @@ public final class HatExport {
 
     /** Each budget's winner ({@code best/}) of a sweep, lowest budget first; the hardware id from its run record. */
     public static List<Winner> winners(SparkSession spark, Fs fs, Layout.Sweep dir) {
-        if (!fs.exists(dir.best()) || !fs.exists(dir.runs())) {
+        if (!fs.hasCurrent(dir.best()) || !fs.hasCurrent(dir.runs())) {
             throw new BadInputException("no finished generation in sweep folder " + dir.dir() + " (" + dir.best()
                     + " and " + dir.runs() + " are needed)");
         }
-        String hw = hardwareId(spark.read().parquet(dir.runs()).first().getAs("parameters"), dir.runs());
+        String hw = hardwareId(spark.read().parquet(fs.current(dir.runs())).first().getAs("parameters"), dir.runs());
         List<Winner> out = new ArrayList<>();
-        for (Row r : spark.read().parquet(dir.best()).orderBy("budget_ms").collectAsList()) {
+        for (Row r : spark.read().parquet(fs.current(dir.best())).orderBy("budget_ms").collectAsList()) {
             out.add(new Winner(r.getAs("sweep_id"), hw, r.getAs("budget_ms"), ArchConfig.fromJson(r.getAs("config_json")),
                     r.getAs("predicted_latency_ms"), r.getAs("val_loss")));
         }

@@ -282,7 +282,7 @@ public final class Sweep implements Job<Sweep.Result> {
     private Timestamp checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson) {
         String path = dir.runs();
         Timestamp started = Timestamp.from(Instant.now());
-        if (fs.exists(path)) {
+        if (fs.hasCurrent(path)) {
             Row r = spark.read().parquet(fs.current(path)).first();
             if (!r.<String>getAs("parameters").equals(paramsJson)) {
                 throw new BadInputException("sweep '" + id + "' at " + dir.dir() + " was started with other parameters ("

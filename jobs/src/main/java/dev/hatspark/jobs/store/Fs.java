@@ -25,11 +25,12 @@ import java.util.UUID;
  *
  * <p>On S3 (s3a) a rename is a copy and a delete per object: a file still appears whole, but a
  * directory appears file by file. Hence appends commit one file per partition (each append appears
- * whole), checkpoints write their state.json last as a commit marker, and the predictor folder is
- * replaced by writing a new version beside the old one and committing it with a marker file
- * ({@link #commitVersion}), which readers resolve through {@link #current}. Replacing a whole table
- * ({@link #writeParquet}) is not atomic there: a reader during the swap, or a crash in it, sees a
- * partial table until the job runs again (reruns rewrite it).
+ * whole), checkpoints write their state.json last as a commit marker, and a folder replaced whole (the
+ * predictor folder; on object stores, see {@link #atomicRename}, every table of {@link #writeParquet})
+ * is versioned: the new version is written beside the old one and committed with a marker file
+ * ({@link #commitVersion}), and readers resolve it through {@link #current} ({@link #hasCurrent} for
+ * "is there one"). Spark reading such a folder by its own path finds no files (it descends only into
+ * {@code key=value} folders) and fails rather than read a part.
  */
 public final class Fs {
     private final Configuration conf;
@@ -182,13 +183,17 @@ public final class Fs {
     }
 
     /**
-     * Writes a table as Parquet to a temporary sibling directory, then swaps it in: on a file system
-     * with atomic rename (local, HDFS) readers see the old table or the new one, never a partial one.
-     * On S3 the swap is a copy object by object (see the class comment): tables stay plain folders of
-     * Parquet files so that Spark, DuckDB and pandas read them by path; {@link #commitVersion} is the
-     * atomic replace, used for the predictor folder, which is read through {@link #current}.
+     * Replaces a table with {@code data} as Parquet so that readers see the old table or the new one,
+     * never a part: where a directory rename is atomic (local, HDFS) the table is written to a temporary
+     * sibling and swapped in, and stays a plain folder that analysts read by path; on an object store it
+     * becomes a versioned folder ({@link #commitVersion}), read through {@link #current}. A plain folder
+     * from before (or copied from a local run) is read as it is and replaced by the first version.
      */
     public void writeParquet(Dataset<Row> data, String path, String... partitionBy) {
+        if (!atomicRename(path)) {
+            commitVersion(path, tmp -> writeTo(data, tmp, partitionBy));
+            return;
+        }
         String tmp = writeTemporary(data, path, partitionBy);
         String old = temporary(path);
         boolean had = exists(path);
@@ -199,6 +204,19 @@ public final class Fs {
         if (had) {
             delete(old);
         }
+    }
+
+    /**
+     * Object stores whose directory rename is a copy of object after object: S3 (s3a, EMRFS's s3, the old
+     * s3n), Google Cloud Storage and Azure Blob (wasb; abfs too, whose rename is atomic only with a
+     * hierarchical namespace). Any other scheme (file, hdfs, viewfs...) is taken to rename atomically.
+     */
+    private static final java.util.Set<String> COPYING_RENAME =
+            java.util.Set.of("s3a", "s3", "s3n", "gs", "wasb", "wasbs", "abfs", "abfss");
+
+    /** Whether a directory under {@code path} is renamed in one step (not by copying object after object). */
+    public boolean atomicRename(String path) {
+        return !COPYING_RENAME.contains(fs(path).getUri().getScheme());
     }
 
     private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("v-(\\d{6})");
@@ -248,9 +266,22 @@ public final class Fs {
         return join(dir, String.format("v-%06d", committed.get(committed.size() - 1)));
     }
 
-    /** Version numbers under {@code dir} that have a commit marker and a folder, ascending. */
-    private List<Integer> versions(String dir) {
+    /**
+     * Whether {@link #current} has something to read: a committed version, or a folder from before
+     * versions; not a folder that holds only a version still being moved in (or left so by a crash).
+     */
+    public boolean hasCurrent(String dir) {
         List<String> names = list(dir);
+        return !versions(names).isEmpty()
+                || names.stream().anyMatch(n -> !VERSION.matcher(n.startsWith(MARKER) ? n.substring(1) : n).matches());
+    }
+
+    private List<Integer> versions(String dir) {
+        return versions(list(dir));
+    }
+
+    /** Version numbers among a folder's entries that have a commit marker and a folder, ascending. */
+    private static List<Integer> versions(List<String> names) {
         List<Integer> found = new ArrayList<>();
         for (String n : names) {
             var m = VERSION.matcher(n);
@@ -305,11 +336,15 @@ public final class Fs {
     /** Writes a table beside {@code path} under a hidden temporary name; returns that name. */
     private static String writeTemporary(Dataset<Row> data, String path, String... partitionBy) {
         String tmp = temporary(path);
+        writeTo(data, tmp, partitionBy);
+        return tmp;
+    }
+
+    private static void writeTo(Dataset<Row> data, String dir, String... partitionBy) {
         var w = data.write().mode(SaveMode.Overwrite);
         if (partitionBy.length > 0) {
             w = w.partitionBy(partitionBy);
         }
-        w.parquet(tmp);
-        return tmp;
+        w.parquet(dir);
     }
 }

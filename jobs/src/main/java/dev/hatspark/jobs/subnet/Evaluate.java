@@ -389,7 +389,7 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     /** Merges rows into subnets/results: a row replaces an older one of the same config, init, role, sweep and budget. */
     private static void merge(SparkSession spark, Fs fs, Layout layout, List<Row> fresh) {
         List<Row> all = new ArrayList<>();
-        if (fs.exists(layout.subnetResults())) {
+        if (fs.hasCurrent(layout.subnetResults())) {
             for (Row old : spark.read().schema(Tables.SUBNET_RESULTS).parquet(fs.current(layout.subnetResults())).collectAsList()) {
                 if (fresh.stream().noneMatch(n -> key(n).equals(key(old)))) {
                     all.add(old);

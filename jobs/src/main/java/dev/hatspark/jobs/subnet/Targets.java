@@ -43,7 +43,7 @@ public final class Targets {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         if (sweepId != null) {
             String best = layout.sweep(sweepId).best();
-            if (!fs.exists(best)) {
+            if (!fs.hasCurrent(best)) {
                 throw new BadInputException("sweep '" + sweepId + "' has no winners: " + best + " does not exist");
             }
             List<Row> rows = spark.read().parquet(fs.current(best)).orderBy("budget_ms").collectAsList();

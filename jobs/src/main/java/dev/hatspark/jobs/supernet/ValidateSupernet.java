@@ -154,7 +154,7 @@ public final class ValidateSupernet implements Job<ValidateSupernet.Result> {
     private static void writeSummary(SparkSession spark, Fs fs, Layout layout, Object[] values) {
         Row fresh = RowFactory.create(values);
         List<Row> all = new ArrayList<>();
-        if (fs.exists(layout.validationSummary())) {
+        if (fs.hasCurrent(layout.validationSummary())) {
             for (Row old : spark.read().schema(Tables.VALIDATION_SUMMARY).parquet(fs.current(layout.validationSummary())).collectAsList()) {
                 if (!Arrays.asList(1, 2, 3, 4, 5, 6).stream().allMatch(i -> old.get(i).equals(fresh.get(i)))) {
                     all.add(old);
