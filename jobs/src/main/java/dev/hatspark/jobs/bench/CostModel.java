@@ -1,6 +1,7 @@
 package dev.hatspark.jobs.bench;
 
 import org.apache.commons.math3.stat.regression.OLSMultipleLinearRegression;
+import org.apache.commons.math3.stat.regression.SimpleRegression;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,8 +21,18 @@ public final class CostModel {
         }
     }
 
-    /** Ordinary least squares of ms on forward GFLOP and batch count, with an intercept. */
+    /**
+     * Ordinary least squares of ms on forward GFLOP and batch count, with an intercept; with one batch
+     * count only (one validation-set size) the batch term cannot be told from the intercept: b = 0.
+     */
     public static Fit fit(double[] gflop, double[] batches, double[] ms) {
+        if (java.util.Arrays.stream(batches).distinct().count() == 1) {
+            SimpleRegression r = new SimpleRegression();
+            for (int i = 0; i < ms.length; i++) {
+                r.addData(gflop[i], ms[i]);
+            }
+            return new Fit(r.getSlope(), 0, r.getIntercept(), r.getRSquare(), ms.length);
+        }
         double[][] x = new double[ms.length][];
         for (int i = 0; i < ms.length; i++) {
             x[i] = new double[]{gflop[i], batches[i]};

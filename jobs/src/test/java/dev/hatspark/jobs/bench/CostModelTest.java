@@ -26,6 +26,15 @@ class CostModelTest {
     }
 
     @Test
+    void oneBatchCountFitsGflopAndInterceptOnly() {
+        double[] g = {1, 2, 5};
+        CostModel.Fit f = CostModel.fit(g, new double[]{3, 3, 3}, new double[]{60, 100, 220});
+        assertEquals(40, f.a(), 1e-9);
+        assertEquals(0, f.b());
+        assertEquals(20, f.c(), 1e-9);
+    }
+
+    @Test
     void wallIsComputeOverCoresButAtLeastTheLargestEvaluationPlusOverhead() {
         CostModel.Fit fit = new CostModel.Fit(100, 0, 0, 1, 3);        // 100 ms per GFLOP
         CostModel.Workload w = new CostModel.Workload(36, 72, 20);      // 3.6 s mean, 7.2 s largest
