@@ -206,13 +206,14 @@ public final class CostBenchmark implements Job<String> {
     private Map<String, Double> overheads() throws IOException, InterruptedException {
         System.out.printf("%n== 2. Spark overhead per generation (%s, sweeps of %d generations, population 8, 2 budgets, %d validation sentences)%n",
                 cluster, sweepGenerations, sweepSentences);
-        System.out.println("| racing | executors | generation | wall s | evaluation jobs s | slowest tasks s | commit s | Spark overhead s | share | load (1/5/15 min) |");
+        System.out.println("| racing | executors | generation | wall s | evaluation jobs s | slowest tasks s | commit s | Spark overhead s | share | load before → after |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         Map<String, Double> steady = new LinkedHashMap<>();
         for (String mode : racingModes) {
             for (int n : executors) {
+                String load = loadavg() + " → ";
                 List<double[]> gens = sweep(mode, n);
-                String load = loadavg();
+                load += loadavg();
                 for (double[] g : gens) {
                     System.out.printf("| %s | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f %% | %s |%n",
                             mode, n, g[0], g[1], g[3], g[4], g[5], g[6], g[7], load);
@@ -232,9 +233,10 @@ public final class CostBenchmark implements Job<String> {
         Path root = base.resolve("root-" + mode + "-" + n);
         deleteTree(root);
         Files.createDirectories(root);
-        Path source = Path.of(run.root.replaceFirst("^file:", "")).toAbsolutePath();
-        for (String d : List.of("corpus", "latency", "supernet")) { // read-only inputs; evaluations start empty
-            Files.createSymbolicLink(root.resolve(d), source.resolve(d));
+        List<String> from = new Layout(Path.of(run.root.replaceFirst("^file:", "")).toAbsolutePath().toString()).sweepInputs();
+        List<String> to = new Layout(root.toString()).sweepInputs();
+        for (int i = 0; i < from.size(); i++) { // read-only inputs linked; evaluations/ starts empty, so no cache hits
+            Files.createSymbolicLink(Path.of(to.get(i)), Path.of(from.get(i)));
         }
         Path sparkHome = base.resolve("spark-home"); // a Worker builds executor command lines from $SPARK_HOME/jars
         Files.createDirectories(sparkHome.resolve("jars"));
@@ -244,7 +246,9 @@ public final class CostBenchmark implements Job<String> {
         String master = cluster.equals("local") ? "local[" + n + "]" : "local-cluster[" + n + ",1,2048]";
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx2g"));
         cmd.addAll(flags);
-        cmd.addAll(List.of("-cp", cp, "-Dhat.spark.master=" + master, "-Dspark.executor.extraClassPath=" + cp,
+        // one task per core, as projected (a standalone backend's default is at least 2: one core would run 2 in turn)
+        cmd.addAll(List.of("-cp", cp, "-Dhat.spark.master=" + master, "-Dspark.default.parallelism=" + n,
+                "-Dspark.executor.extraClassPath=" + cp,
                 "-Dspark.executor.extraJavaOptions=" + String.join(" ", flags),
                 "dev.hatspark.jobs.Hat", "sweep", "--root", root.toString(), "--sweep-id", "cost", "--budgets", "auto:2",
                 "--population", "8", "--parents", "2", "--mutations", "3", "--crossovers", "3",
@@ -323,8 +327,8 @@ public final class CostBenchmark implements Job<String> {
         for (CostModel.Mode m : CostModel.modes(budgets, 125, 25, 30, lockstepRatio, racingTokenRatio, racingFraction,
                 overheadOff, overheadOn)) {
             CostModel.Row r = CostModel.project(m, fit, w, clusterExecutors, clusterCores);
-            double full = m.sweeps() * m.generations() * m.full();
-            double sub = m.sweeps() * m.generations() * m.subset();
+            double full = m.generations() * m.full();
+            double sub = m.generations() * m.subset();
             StringBuilder row = new StringBuilder(String.format("| %s | %,.0f%s | %,.1f M | %,.0f |", m.name(), full,
                     sub > 0 ? String.format(" + %,.0f", sub) : "", m.targetTokenSets() * tokensPerSet / 1e6, r.computeHours()));
             for (double h : r.wallHours()) {

@@ -51,18 +51,17 @@ public final class CostModel {
     }
 
     /**
-     * A sweep shape: {@code sweeps} sweeps run one after another, each {@code generations} generations;
-     * per generation and sweep {@code full} full-set evaluations and {@code subset} racing-subset ones
-     * (at {@code subsetFraction} of the validation set, a separate Spark job before the full one).
+     * A search's shape: {@code generations} generations of {@code full} full-set evaluations and
+     * {@code subset} racing-subset ones (at {@code subsetFraction} of the validation set, a separate
+     * Spark job before the full one) each.
      */
-    public record Mode(String name, int sweeps, int generations, double full, double subset, double subsetFraction,
-                       double overheadS) {
+    public record Mode(String name, int generations, double full, double subset, double subsetFraction, double overheadS) {
         public double evaluations() {
-            return sweeps * generations * (full + subset);
+            return generations * (full + subset);
         }
 
         public double targetTokenSets() {
-            return sweeps * generations * (full + subset * subsetFraction);
+            return generations * (full + subset * subsetFraction);
         }
     }
 
@@ -82,13 +81,13 @@ public final class CostModel {
         double subMs = fit.ms(w.gflopMean() * sf, Math.ceil(w.batches() * sf));
         double subMaxMs = fit.ms(w.gflopLargest() * sf, Math.ceil(w.batches() * sf));
         double genComputeMs = m.full() * fullMs + m.subset() * subMs;
-        double computeH = m.sweeps() * m.generations() * genComputeMs / 3.6e6;
+        double computeH = m.generations() * genComputeMs / 3.6e6;
         double[] wall = new double[executors.length];
         for (int i = 0; i < executors.length; i++) {
             int slots = executors[i] * cores;
             double genMs = job(m.full(), fullMs, fullMaxMs, slots) + job(m.subset(), subMs, subMaxMs, slots)
                     + m.overheadS() * 1000;
-            wall[i] = m.sweeps() * m.generations() * genMs / 3.6e6;
+            wall[i] = m.generations() * genMs / 3.6e6;
         }
         return new Row(m, computeH, wall);
     }
@@ -98,21 +97,21 @@ public final class CostModel {
     }
 
     /**
-     * The four modes of a {@code budgets}-budget search with HAT's parameters: HAT (every population
-     * member scored in every generation, no cache), separate sweeps with the evaluation cache (parents
-     * carried over are not re-scored), one lockstep sweep ({@code lockstepRatio} of the separate
+     * The four modes of a {@code budgets}-budget search with HAT's parameters: {@code budgets} separate
+     * sweeps side by side on the cluster, as HAT (every population member scored in every generation, no
+     * cache) or with the evaluation cache (parents carried over are not re-scored); one lockstep sweep ({@code lockstepRatio} of the separate
      * sweeps' evaluations), and lockstep with racing ({@code racingTokenRatio} of its target tokens,
      * of which {@code subsetFraction} is every config's subset score and the rest full evaluations).
      */
     public static List<Mode> modes(int budgets, int population, int parents, int generations, double lockstepRatio,
                                    double racingTokenRatio, double subsetFraction, double overheadOffS, double overheadOnS) {
         List<Mode> out = new ArrayList<>();
-        out.add(new Mode("HAT: " + budgets + " sweeps, no cache", budgets, generations, population, 0, 0, overheadOffS));
-        double cached = (population + (generations - 1.0) * (population - parents)) / generations;
-        out.add(new Mode(budgets + " sweeps, cache, racing off", budgets, generations, cached, 0, 0, overheadOffS));
-        double lock = budgets * cached * lockstepRatio;
-        out.add(new Mode("lockstep, racing off", 1, generations, lock, 0, 0, overheadOffS));
-        out.add(new Mode("lockstep, racing k = 2", 1, generations, lock * (racingTokenRatio - subsetFraction), lock,
+        out.add(new Mode("HAT: " + budgets + " sweeps, no cache", generations, budgets * population, 0, 0, overheadOffS));
+        double cached = budgets * (population + (generations - 1.0) * (population - parents)) / generations;
+        out.add(new Mode(budgets + " sweeps, cache, racing off", generations, cached, 0, 0, overheadOffS));
+        double lock = cached * lockstepRatio;
+        out.add(new Mode("lockstep, racing off", generations, lock, 0, 0, overheadOffS));
+        out.add(new Mode("lockstep, racing k = 2", generations, lock * (racingTokenRatio - subsetFraction), lock,
                 subsetFraction, overheadOnS));
         return out;
     }

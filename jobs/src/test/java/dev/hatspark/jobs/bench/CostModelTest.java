@@ -38,12 +38,12 @@ class CostModelTest {
     void wallIsComputeOverCoresButAtLeastTheLargestEvaluationPlusOverhead() {
         CostModel.Fit fit = new CostModel.Fit(100, 0, 0, 1, 3);        // 100 ms per GFLOP
         CostModel.Workload w = new CostModel.Workload(36, 72, 20);      // 3.6 s mean, 7.2 s largest
-        CostModel.Mode m = new CostModel.Mode("m", 2, 10, 100, 0, 0, 1.5);
+        CostModel.Mode m = new CostModel.Mode("m", 20, 100, 0, 0, 1.5);
         CostModel.Row r = CostModel.project(m, fit, w, new int[]{1, 10}, 10);
-        assertEquals(2 * 10 * 100 * 3.6 / 3600, r.computeHours(), 1e-12);
+        assertEquals(20 * 100 * 3.6 / 3600, r.computeHours(), 1e-12);
         // 10 slots: 100 × 3.6 s / 10 = 36 s per generation; 100 slots: 3.6 s < 7.2 s, the largest config
-        assertEquals(2 * 10 * (36 + 1.5) / 3600, r.wallHours()[0], 1e-12);
-        assertEquals(2 * 10 * (7.2 + 1.5) / 3600, r.wallHours()[1], 1e-12);
+        assertEquals(20 * (36 + 1.5) / 3600, r.wallHours()[0], 1e-12);
+        assertEquals(20 * (7.2 + 1.5) / 3600, r.wallHours()[1], 1e-12);
     }
 
     @Test
