@@ -16,6 +16,7 @@ import dev.hatspark.model.Torch;
 import dev.hatspark.space.ArchConfig;
 import dev.hatspark.space.DesignSpace;
 import dev.hatspark.space.Genetics;
+import dev.hatspark.util.BadInputException;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -121,6 +122,9 @@ public final class CostBenchmark implements Job<String> {
 
     @Override
     public String run(SparkSession spark) throws Exception {
+        if (overheadGiven == null && executors.length > 0) {
+            localRoot(); // before minutes of timing
+        }
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         String ckpt = Checkpoints.latestOf(fs, layout);
@@ -233,7 +237,7 @@ public final class CostBenchmark implements Job<String> {
         Path root = base.resolve("root-" + mode + "-" + n);
         deleteTree(root);
         Files.createDirectories(root);
-        List<String> from = new Layout(Path.of(run.root.replaceFirst("^file:", "")).toAbsolutePath().toString()).sweepInputs();
+        List<String> from = new Layout(localRoot().toString()).sweepInputs();
         List<String> to = new Layout(root.toString()).sweepInputs();
         for (int i = 0; i < from.size(); i++) { // read-only inputs linked; evaluations/ starts empty, so no cache hits
             Files.createSymbolicLink(Path.of(to.get(i)), Path.of(from.get(i)));
@@ -282,6 +286,14 @@ public final class CostBenchmark implements Job<String> {
             throw new IllegalStateException("no generation lines in " + log);
         }
         return gens;
+    }
+
+    private Path localRoot() {
+        if (run.root.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*") && !run.root.startsWith("file:")) {
+            throw new BadInputException("--root " + run.root + ": the overhead sweeps link a local run root's inputs;"
+                    + " give a local one, or --overhead OFF_S,ON_S to skip them");
+        }
+        return Path.of(run.root.replaceFirst("^file:", "")).toAbsolutePath();
     }
 
     private static void deleteTree(Path p) throws IOException {
