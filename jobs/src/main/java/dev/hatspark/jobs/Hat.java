@@ -3,6 +3,7 @@ package dev.hatspark.jobs;
 import dev.hatspark.jobs.store.Spark;
 import dev.hatspark.jobs.analysis.Report;
 import dev.hatspark.jobs.analysis.Sql;
+import dev.hatspark.jobs.bench.CostBenchmark;
 import dev.hatspark.jobs.bench.EvalBenchmark;
 import dev.hatspark.jobs.bench.PredictorBenchmark;
 import dev.hatspark.jobs.bench.ScoringBenchmark;
@@ -36,7 +37,7 @@ import java.util.concurrent.Callable;
                 "--debug (anywhere) or HAT_DEBUG=1: print the stack trace of a bad-input error too."},
         subcommands = {PrepareCorpus.class, TrainSupernet.class, ImportHatSupernet.class, EvalSubnet.class, MeasureLatency.class, ImportLatency.class,
                 FitPredictor.class, ImportHatPredictor.class, PredictLatency.class, Sweep.class, TrainSubnet.class, Evaluate.class, ValidateSupernet.class, Report.class,
-                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class, ScoringBenchmark.class, ExportHat.class})
+                Demo.class, EvalBenchmark.class, Sql.class, PredictorBenchmark.class, ScoringBenchmark.class, CostBenchmark.class, ExportHat.class})
 public final class Hat implements Callable<Integer> {
 
     @Override

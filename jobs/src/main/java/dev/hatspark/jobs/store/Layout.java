@@ -28,6 +28,8 @@ public record Layout(String root) {
     public String sweeps() { return Fs.join(root, "sweeps"); }
     public Sweep sweep(String id) { return new Sweep(Fs.join(sweeps(), id)); }
     public String evaluations() { return Fs.join(root, "evaluations"); }
+    /** The folders a sweep only reads (corpus, latency, supernet): what bench-cost's scratch run roots link to. */
+    public java.util.List<String> sweepInputs() { return java.util.List.of(Fs.join(root, "corpus"), Fs.join(root, "latency"), supernet()); }
     public String report() { return Fs.join(root, "report", "index.html"); }
     public String subnets() { return Fs.join(root, "subnets"); }
     /** A SubTransformer trained on its own: {@code init} is "inherited" (fine-tuned) or "scratch". */
