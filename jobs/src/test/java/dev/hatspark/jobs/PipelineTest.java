@@ -293,7 +293,8 @@ class PipelineTest {
         Dataset<Row> cache = spark.read().parquet(root + "/evaluations");
         assertEquals(cache.count(), cache.select("config_hash", "checkpoint_id", "valid_set_id").distinct().count(),
                 "no config evaluated twice");
-        assertTrue(r.evaluated() <= r.uniqueCandidates() && r.uniqueCandidates() < r.candidates(),
+        // a config that lost its race in one generation may be promoted in a later one: evaluated at most once per fidelity
+        assertTrue(r.evaluated() <= 2 * r.uniqueCandidates() && r.uniqueCandidates() < r.candidates(),
                 "parents and shared configs are not re-evaluated: " + r);
         Row runs = spark.read().parquet(root + "/sweeps/a/runs").first();
         assertEquals("finished", runs.getAs("status"));
