@@ -91,6 +91,10 @@ public final class SupernetTrainer {
     }
 
     private final Options opt;
+    /** Tests only: (step, attempt) at which a NaN is written into a gradient after the backward pass. */
+    java.util.function.BiPredicate<Long, Integer> fault;
+    /** Steps whose first computation was non-finite and whose recomputation was finite, in this trainer. */
+    private int transientFaults;
 
     public SupernetTrainer(Options opt) {
         this.opt = opt;
@@ -139,15 +143,25 @@ public final class SupernetTrainer {
             Batch batch = train.get(batchIndex(train.size(), step));
             ArchConfig config = sampler.at(step);
             int seed = (int) (opt.seed() * 7919 + step);
-            Engine.getInstance().setRandomSeed(seed);
-            float loss;
-            try (NDScope ignored = new NDScope();
-                 GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray l = model.loss(config, batch, true, opt.labelSmoothing());
-                gc.backward(l);
-                loss = l.getFloat();
-            }
+            float loss = forwardBackward(model, config, batch, seed, step, 0);
             double norm = Float.isFinite(loss) ? adam.gradNorm(model.parameterMap()) : Double.NaN;
+            String firstPass = null;
+            if (!Double.isFinite(norm)) {
+                // Computed once more from the same weights, batch, config and dropout seed: in identical runs such a
+                // step was non-finite in one and finite in the other, and a replay of it in a fresh process was
+                // finite every time, so a non-finite result that does not repeat is a transient fault of the native
+                // computation, not the model's numerics. Its recomputation is what an unfaulted run computes.
+                firstPass = nonFinite(model, adam, config, batch, seed, loss);
+                adam.clearGradients(model.parameterMap());
+                loss = forwardBackward(model, config, batch, seed, step, 1);
+                norm = Float.isFinite(loss) ? adam.gradNorm(model.parameterMap()) : Double.NaN;
+                if (Double.isFinite(norm)) {
+                    transientFaults++;
+                    LOG.warn("step {}: non-finite {} with config {} on {}; the same step computed again was finite (loss {},"
+                            + " grad norm {}): a transient fault of the native computation ({} so far), update applied",
+                            step, firstPass, config.toJson(), describe(train, step, batch), fmt(loss), fmt(norm), transientFaults);
+                }
+            }
             if (Double.isFinite(norm)) {
                 if (opt.clipNorm() > 0 && norm > opt.clipNorm()) {
                     // fairseq's clip_grad_norm_: scale all gradients so that their total norm is clip-norm
@@ -163,16 +177,10 @@ public final class SupernetTrainer {
                 windowTokens += batch.targetTokens;
                 intervalTokens += batch.targetTokens;
             } else {
-                // a non-finite loss or gradient: this update is skipped (weights and moments unchanged);
-                // only a run of them means the weights themselves went bad
-                String where;
-                if (Float.isFinite(loss)) {
-                    List<String> bad = adam.nonFiniteGradients(model.parameterMap());
-                    where = "gradient of " + (bad.size() > 3 ? bad.subList(0, 3) + " and " + (bad.size() - 3) + " more" : bad);
-                } else {
-                    Engine.getInstance().setRandomSeed(seed); // the same dropout masks as the failed forward
-                    where = "loss " + loss + ", first non-finite: " + model.firstNonFinite(config, batch, true, opt.labelSmoothing());
-                }
+                // non-finite twice: this update is skipped (weights and moments unchanged); only a run of them
+                // means the weights themselves went bad
+                String second = nonFinite(model, adam, config, batch, seed, loss);
+                String where = second.equals(firstPass) ? second : second + " (first computation: " + firstPass + ")";
                 adam.clearGradients(model.parameterMap());
                 skippedInARow++;
                 String what = "step " + step + ": non-finite " + where + " with config " + config.toJson() + " on "
@@ -216,6 +224,38 @@ public final class SupernetTrainer {
             }
         }
         return metrics;
+    }
+
+    /** Sets the step's dropout seed, runs forward and backward (gradients accumulate), returns the loss. */
+    private float forwardBackward(SuperTransformer model, ArchConfig config, Batch batch, int seed, long step, int attempt) {
+        Engine.getInstance().setRandomSeed(seed);
+        try (NDScope ignored = new NDScope();
+             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            NDArray l = model.loss(config, batch, true, opt.labelSmoothing());
+            gc.backward(l);
+            float loss = l.getFloat();
+            if (fault != null && fault.test(step, attempt)) {
+                Grad.disabled(() -> {
+                    model.parameterMap().values().iterator().next().getGradient().set(new ai.djl.ndarray.index.NDIndex("0"), Float.NaN);
+                    return null;
+                });
+            }
+            return loss;
+        }
+    }
+
+    /** What was not finite: the gradients (all their names) or the loss and where the forward pass first went bad. */
+    private String nonFinite(SuperTransformer model, Adam adam, ArchConfig config, Batch batch, int seed, float loss) {
+        if (Float.isFinite(loss)) {
+            List<String> bad = adam.nonFiniteGradients(model.parameterMap());
+            if (bad.isEmpty()) {
+                return "gradient norm (every gradient finite, their squares overflow float)";
+            }
+            return "gradient of " + (bad.size() <= 4 ? bad.toString()
+                    : bad.size() + " parameters " + bad.subList(0, 3) + " ... " + bad.get(bad.size() - 1));
+        }
+        Engine.getInstance().setRandomSeed(seed); // the same dropout masks as the failed forward
+        return "loss " + loss + ", first non-finite: " + model.firstNonFinite(config, batch, true, opt.labelSmoothing());
     }
 
     /** A batch as a log names it: its index in the batch list, the epoch, its size. */

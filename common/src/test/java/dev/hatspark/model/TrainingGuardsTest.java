@@ -111,6 +111,29 @@ class TrainingGuardsTest {
         }
     }
 
+    @Test
+    void aNonFiniteGradientThatDoesNotRepeatIsComputedAgainAndTheRunEndsAsAnUnfaultedOne() throws Exception {
+        List<Batch> train = List.of(batch(600, 20), batch(601, 20));
+        SupernetTrainer.Options opt = new SupernetTrainer.Options(4, 1e-2f, 1, 0.1f, 5, 4, 4, 100, 0f);
+        float[] clean = embeddingAfter(opt, train, null);
+        // a NaN in the first computation of step 2 only: the recomputation is what the clean run computed
+        assertArrayEquals(clean, embeddingAfter(opt, train, (step, attempt) -> step == 2 && attempt == 0));
+        // a NaN that repeats: step 2's update is skipped, so the weights end elsewhere
+        float[] skipped = embeddingAfter(opt, train, (step, attempt) -> step == 2);
+        assertTrue(maxDiff(clean, skipped) > 0, "a skipped update changes the outcome");
+    }
+
+    private static float[] embeddingAfter(SupernetTrainer.Options opt, List<Batch> train,
+                                          java.util.function.BiPredicate<Long, Integer> fault) throws Exception {
+        try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 3, root); Adam adam = Adam.hat(root)) {
+            SupernetTrainer trainer = new SupernetTrainer(opt);
+            trainer.fault = fault;
+            trainer.train(m, adam, train, SupernetTrainer.Sampler.fixed(small()), (step, loss, norm, tps) -> step, 0,
+                    List.of(), (step, mm, a, rows) -> { });
+            return m.parameterMap().get("embed.shared").toFloatArray();
+        }
+    }
+
     private static float[] trainedEmbedding(List<Batch> train, float clip) throws Exception {
         SupernetTrainer.Options opt = new SupernetTrainer.Options(2, 1e-2f, 1, 0.1f, 5, 2, 2, 100, clip);
         try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 3, root); Adam adam = Adam.hat(root)) {
