@@ -19,8 +19,9 @@ public final class ProtocolOptions {
     @Option(names = "--warmup", description = "Untimed runs per config. Default: ${DEFAULT-VALUE}")
     public int warmup = LatencyProtocol.HAT.warmup();
 
-    @Option(names = "--runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
-    public int runs = LatencyProtocol.HAT.runs();
+    @Option(names = "--runs", description = "Timed runs per config and pass (HAT's protocol: 20 in one pass)."
+            + " Default: ${DEFAULT-VALUE}")
+    public int runs = ScheduleOptions.DEFAULT_RUNS;
 
     @Option(names = "--trim", description = "Share of fastest and of slowest runs dropped. Default: ${DEFAULT-VALUE}")
     public double trim = LatencyProtocol.HAT.trim();

@@ -66,13 +66,13 @@ class MeasureLatencyTest {
         double shallow = t.where("decoder_layer_num = 1").agg(org.apache.spark.sql.functions.avg("decoder_ms")).first().getDouble(0);
         double deep = t.where("decoder_layer_num = 2").agg(org.apache.spark.sql.functions.avg("decoder_ms")).first().getDouble(0);
         assertTrue(deep > shallow, "deep " + deep + " vs shallow " + shallow);
-        // the interleaved protocol's columns: two passes, the median, normalized by the space's median config
+        // the interleaved protocol's columns: the default 4 passes and p25, normalized by the space's median config
         String ref = dev.hatspark.space.DesignSpace.parse(PipelineTest.TINY_SPACE, "tiny").median().hash();
-        assertEquals(10, t.where("passes = 2 and statistic = 'median' and reference_hash = '" + ref + "'"
+        assertEquals(10, t.where("passes = 4 and statistic = 'p25' and reference_hash = '" + ref + "'"
                 + " and raw_latency_ms > 0 and trimmed_mean_ms > 0 and reference_ms > 0").count());
         assertEquals(1, t.select("reference_anchor_ms").distinct().count(), "one anchor for the whole table");
         assertTrue(t.where("abs(latency_ms - raw_latency_ms * reference_anchor_ms / reference_ms) > 0.25 * latency_ms").isEmpty(),
-                "normalized ≈ raw × anchor / reference (exact per pass, medians of two passes here)");
+                "normalized ≈ raw × anchor / reference (exact per pass, medians of four passes here)");
         if (Files.exists(Path.of("/proc/loadavg"))) {
             assertTrue(t.where("load_avg is null").isEmpty());
         }

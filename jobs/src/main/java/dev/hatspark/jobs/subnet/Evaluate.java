@@ -100,7 +100,7 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
     public int latencyWarmup = LatencyProtocol.HAT.warmup();
 
     @Option(names = "--latency-runs", description = "Timed runs per config. Default: ${DEFAULT-VALUE}")
-    public int latencyRuns = LatencyProtocol.HAT.runs();
+    public int latencyRuns = dev.hatspark.latency.ScheduleOptions.DEFAULT_RUNS;
 
     @Option(names = "--threads", description = "PyTorch threads of a latency timing (0 = spark.task.cpus). Default: ${DEFAULT-VALUE}")
     public int threads = 0;
