@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retest error of latency labels (issue 15): two independent measure-latency runs of the same seeded configs,
 # each in a fresh root and JVM, the second root given the first's latency/runs/ so both share its reference
-# anchor; prints the relative RMSE between the runs for the label (latency_ms), the raw median and HAT's
+# anchor; prints the relative RMSE between the runs for the label (latency_ms), the same statistic unnormalized and HAT's
 # trimmed mean, and each run's own in-run retest error and reference drift.
 #   bench/latency-retest.sh WORK [measure-latency options ...]
 #   e.g. bench/latency-retest.sh /tmp/retest                      # idle machine
@@ -41,7 +41,7 @@ m="latency/measurements"
 "$here/submit/hat" sql --root "$work/a" "
   SELECT count(*) AS configs,
          round(100 * $(rel latency_ms), 2) AS label_pct,
-         round(100 * $(rel raw_latency_ms), 2) AS raw_median_pct,
+         round(100 * $(rel raw_latency_ms), 2) AS raw_statistic_pct,
          round(100 * $(rel trimmed_mean_ms), 2) AS trimmed_mean_pct,
          round(avg(a.latency_ms), 1) AS mean_ms
   FROM parquet.\`$work/a/$m\` a JOIN parquet.\`$work/b/$m\` b USING (config_hash)" 2>/dev/null
