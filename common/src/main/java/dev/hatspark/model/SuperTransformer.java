@@ -315,8 +315,8 @@ public final class SuperTransformer implements AutoCloseable {
         NDArray nll = logp.gather(target.expandDims(-1), -1).squeeze(-1).neg();
         NDArray smooth = logp.mean(new int[] {-1}).neg();
         NDArray mask = target.neq(Vocab.PAD).toType(DataType.FLOAT32, false);
-        NDArray perToken = nll.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
-        return perToken.mul(mask).sum().div(batch.targetTokens);
+        NDArray perToken = Scalar.mul(nll, 1 - labelSmoothing).add(Scalar.mul(smooth, labelSmoothing));
+        return Scalar.div(perToken.mul(mask).sum(), batch.targetTokens);
     }
 
     /**
@@ -515,7 +515,7 @@ public final class SuperTransformer implements AutoCloseable {
 
     private NDArray tokens(NDArray table, NDArray ids, int d) {
         NDArray x = Embedding.embedding(ids, table.get(new NDIndex(":, :{}", d)), SparseFormat.DENSE).singletonOrThrow();
-        return x.mul((float) Math.sqrt(d));
+        return Scalar.mul(x, (float) Math.sqrt(d));
     }
 
     /**
@@ -579,7 +579,7 @@ public final class SuperTransformer implements AutoCloseable {
     NDArray attend(NDArray qs, NDArray ks, NDArray vs, NDArray mask, String p, int dOut) {
         long b = qs.getShape().get(0);
         long tq = qs.getShape().get(2);
-        NDArray scores = qs.matMul(ks.transpose(0, 1, 3, 2)).mul((float) (1.0 / Math.sqrt(qs.getShape().get(3))));
+        NDArray scores = Scalar.mul(qs.matMul(ks.transpose(0, 1, 3, 2)), (float) (1.0 / Math.sqrt(qs.getShape().get(3))));
         if (mask != null) {
             scores = scores.add(mask);
         }
