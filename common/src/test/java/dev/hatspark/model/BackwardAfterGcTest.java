@@ -7,8 +7,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.hatspark.space.Arrangement;
 import dev.hatspark.space.DesignSpace;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -26,18 +24,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * non-finite, and runs that part at a random step). A collection must change no gradient bit.
  */
 class BackwardAfterGcTest {
-    static NDManager root;
-
-    @BeforeAll
-    static void start() {
-        root = NDManager.newBaseManager();
-    }
-
-    @AfterAll
-    static void stop() {
-        root.close();
-    }
-
     @ParameterizedTest
     @EnumSource(Arrangement.class)
     void aGarbageCollectionBetweenForwardAndBackwardChangesNoGradient(Arrangement arrangement) throws Exception {
@@ -55,7 +41,8 @@ class BackwardAfterGcTest {
     /** Gradients of one training step (dropout on, seeded) of the largest SubTransformer. */
     private static Map<String, float[]> gradients(DesignSpace space, boolean collectGarbage) throws Exception {
         Map<String, float[]> out = new LinkedHashMap<>();
-        try (SuperTransformer m = SuperTransformer.create(space, 30, 30, 4, root)) {
+        try (NDManager root = NDManager.newBaseManager();
+             SuperTransformer m = SuperTransformer.create(space, 30, 30, 4, root)) {
             Engine.getInstance().setRandomSeed(17);
             try (NDScope ignored = new NDScope();
                  GradientCollector gc = Engine.getInstance().newGradientCollector()) {

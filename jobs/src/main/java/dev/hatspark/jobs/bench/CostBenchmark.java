@@ -210,7 +210,7 @@ public final class CostBenchmark implements Job<String> {
     private Map<String, Double> overheads() throws IOException, InterruptedException {
         System.out.printf("%n== 2. Spark overhead per generation (%s, sweeps of %d generations, population 8, 2 budgets, %d validation sentences)%n",
                 cluster, sweepGenerations, sweepSentences);
-        System.out.println("| racing | executors | generation | wall s | evaluation jobs s | slowest tasks s | commit s | Spark overhead s | share | load before → after |");
+        System.out.println("| racing | executors | generation | wall s | evaluation jobs s | slowest tasks s | waiting for the previous commit s | Spark overhead s | share | load before → after |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         Map<String, Double> steady = new LinkedHashMap<>();
         for (String mode : racingModes) {

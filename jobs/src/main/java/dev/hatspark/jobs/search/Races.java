@@ -6,10 +6,8 @@ import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.jobs.supernet.Evaluations;
 import dev.hatspark.latency.Features;
 import dev.hatspark.search.Candidate;
-import dev.hatspark.search.Pareto;
 import dev.hatspark.search.Racing;
 import dev.hatspark.space.ArchConfig;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -155,7 +153,7 @@ final class Races {
     }
 
     /** The generation's rows of population/: full-set loss where this sweep has one, the race otherwise. */
-    Dataset<Row> populationRows(String id, int g, Map<Double, List<Candidate>> pop, Outcome out) {
+    List<Row> populationRows(String id, int g, Map<Double, List<Candidate>> pop, Outcome out) {
         long subsetTokens = subset == null ? 0 : tokens(subset);
         long fullTokens = tokens(full);
         List<Row> rows = new ArrayList<>();
@@ -178,7 +176,7 @@ final class Races {
                         out.freshSubset().contains(h) ? subsetTokens : 0L, out.freshFull().contains(h) ? fullTokens : 0L));
             }
         });
-        return spark.createDataFrame(rows, Tables.SWEEP_POPULATION).coalesce(1);
+        return rows;
     }
 
     /** Target tokens this sweep evaluated so far, {subset, full}: each (generation, config) counted once. */
@@ -189,25 +187,5 @@ final class Races {
         Row r = spark.read().parquet(population).select("generation", "config_hash", "subset_tokens", "full_tokens")
                 .distinct().selectExpr("coalesce(sum(subset_tokens), 0)", "coalesce(sum(full_tokens), 0)").first();
         return new long[] {r.getLong(0), r.getLong(1)};
-    }
-
-    /** front/: the latency/loss Pareto front ({@link Pareto#front}) of every config the sweep evaluated in full. */
-    static void writeFront(SparkSession spark, Fs fs, Layout.Sweep dir, String id) {
-        Map<String, Row> byHash = new HashMap<>();
-        List<Pareto.Point> points = new ArrayList<>();
-        for (Row r : spark.read().parquet(dir.population()).where("val_loss IS NOT NULL")
-                .groupBy("config_hash").agg(org.apache.spark.sql.functions.first("config_json"),
-                        org.apache.spark.sql.functions.min("predicted_latency_ms"),
-                        org.apache.spark.sql.functions.min("val_loss"), org.apache.spark.sql.functions.min("generation"))
-                .collectAsList()) {
-            byHash.put(r.getString(0), r);
-            points.add(new Pareto.Point(r.getDouble(2), r.getDouble(3), r.getString(0)));
-        }
-        List<Row> rows = new ArrayList<>();
-        for (Pareto.Point p : Pareto.front(points)) {
-            Row r = byHash.get(p.id());
-            rows.add(RowFactory.create(id, p.id(), r.getString(1), p.latencyMs(), p.loss(), r.getInt(4)));
-        }
-        fs.writeParquet(spark.createDataFrame(rows, Tables.SWEEP_FRONT).coalesce(1), dir.front());
     }
 }

@@ -6,6 +6,7 @@ import dev.hatspark.jobs.cli.CheckpointOption;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.latency.LatencyPredictor;
+import dev.hatspark.jobs.store.BackgroundCommits;
 import dev.hatspark.jobs.store.Checkpoints;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
@@ -191,33 +192,44 @@ public final class Sweep implements Job<Sweep.Result> {
         Map<Double, List<Candidate>> current = new TreeMap<>();
         int first = resume(spark, fs, dir.population(), current);
         races.resume(dir.population());
+        // every committed population row: best/ and front/ are computed from them on the driver
+        List<Row> history = first == 0 ? new ArrayList<>() : new ArrayList<>(spark.read().parquet(dir.population())
+                .select(Arrays.stream(Tables.SWEEP_POPULATION.fieldNames()).map(org.apache.spark.sql.functions::col)
+                        .toArray(org.apache.spark.sql.Column[]::new)).collectAsList());
         if (first > 0) {
             LOG.info("sweep {}: resuming after generation {}", id, first - 1);
             // a kill in the last commit may have left best/ or front/ behind the population
-            writeBest(spark, fs, dir);
-            Races.writeFront(spark, fs, dir, id);
+            writeBestAndFront(spark, fs, dir, id, history);
         }
         long t0 = System.nanoTime();
-        for (int g = first; g < generations; g++) {
-            long genStart = System.nanoTime();
-            scoring.prepare(spark, evo, space, g, random, bs, population);
-            Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, bs, g, random, races.fullLosses());
-            double predictS = (System.nanoTime() - genStart) / 1e9;
-            Map<String, ArchConfig> unique = Lockstep.unique(next);
-            long evalStart = System.nanoTime();
-            Races.Outcome out = races.evaluate(g, next, unique, String.format("sweep %s generation %d/%d", id, g + 1, generations));
-            double evalWallS = (System.nanoTime() - evalStart) / 1e9;
-            long commitStart = System.nanoTime();
-            fs.appendParquet(races.populationRows(id, g, next, out), dir.population(), "generation");
-            writeBest(spark, fs, dir);
-            Races.writeFront(spark, fs, dir, id);
-            double commitS = (System.nanoTime() - commitStart) / 1e9;
-            current = next;
-            logGeneration(id, g, next, races.fullLosses(), unique.size(), out, predictS, evalWallS, commitS,
-                    (System.nanoTime() - genStart) / 1e9, (System.nanoTime() - t0) / 1e9 / (g - first + 1));
-            if (stopAfter != null && g == stopAfter) {
-                return null;
+        try (BackgroundCommits commits = new BackgroundCommits("sweep " + id + " commits")) {
+            for (int g = first; g < generations; g++) {
+                long genStart = System.nanoTime();
+                scoring.prepare(spark, evo, space, g, random, bs, population);
+                Map<Double, List<Candidate>> next = Lockstep.advance(evo, current, bs, g, random, races.fullLosses());
+                double predictS = (System.nanoTime() - genStart) / 1e9;
+                Map<String, ArchConfig> unique = Lockstep.unique(next);
+                long evalStart = System.nanoTime();
+                Races.Outcome out = races.evaluate(g, next, unique, String.format("sweep %s generation %d/%d", id, g + 1, generations));
+                double evalWallS = (System.nanoTime() - evalStart) / 1e9;
+                // the generation is committed while the next one is proposed and evaluated
+                List<Row> rows = races.populationRows(id, g, next, out);
+                history.addAll(rows);
+                List<Row> snapshot = List.copyOf(history);
+                double waitS = commits.then(() -> {
+                    fs.appendParquet(spark.createDataFrame(rows, Tables.SWEEP_POPULATION).coalesce(1), dir.population(), "generation");
+                    writeBestAndFront(spark, fs, dir, id, snapshot);
+                });
+                current = next;
+                logGeneration(id, g, next, races.fullLosses(), unique.size(), out, predictS, evalWallS, waitS,
+                        (System.nanoTime() - genStart) / 1e9, (System.nanoTime() - t0) / 1e9 / (g - first + 1));
+                if (stopAfter != null && g == stopAfter) {
+                    commits.await();
+                    return null;
+                }
             }
+            double tail = commits.await();
+            LOG.info(String.format("sweep %s: last generation committed (%.1fs after its evaluation)", id, tail));
         }
         HatExport.writeSweepWinners(spark, fs, dir, space.name);
         writeRuns(spark, fs, dir, id, paramsJson, started, Timestamp.from(Instant.now()), "finished");
@@ -269,14 +281,10 @@ public final class Sweep implements Job<Sweep.Result> {
         return g + 1;
     }
 
-    /** best/: per budget the lowest validation loss seen in any generation (ties: lower hash). */
-    private static void writeBest(SparkSession spark, Fs fs, Layout.Sweep dir) {
-        spark.read().parquet(dir.population()).createOrReplaceTempView("hat_sweep_population");
-        Dataset<Row> best = spark.sql("SELECT sweep_id, budget_ms, config_hash, config_json, predicted_latency_ms, val_loss,"
-                + " generation AS found_in_generation FROM (SELECT *, row_number() OVER (PARTITION BY budget_ms"
-                + " ORDER BY val_loss, config_hash, generation) AS r FROM hat_sweep_population WHERE val_loss IS NOT NULL)"
-                + " WHERE r = 1 ORDER BY budget_ms"); // full-set losses only: a subset loss never wins
-        fs.writeParquet(spark.createDataFrame(best.toJavaRDD(), Tables.SWEEP_BEST).coalesce(1), dir.best());
+    /** best/ (per budget the lowest full-set loss of any generation) and front/ of the population so far. */
+    private static void writeBestAndFront(SparkSession spark, Fs fs, Layout.Sweep dir, String id, List<Row> population) {
+        fs.writeParquet(spark.createDataFrame(SweepTables.best(population), Tables.SWEEP_BEST).coalesce(1), dir.best());
+        fs.writeParquet(spark.createDataFrame(SweepTables.front(population, id), Tables.SWEEP_FRONT).coalesce(1), dir.front());
     }
 
     private Timestamp checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson) {
@@ -318,19 +326,20 @@ public final class Sweep implements Job<Sweep.Result> {
 
     private void logGeneration(String id, int g, Map<Double, List<Candidate>> pop, Map<String, Double> loss, int unique,
                                Races.Outcome out, double predictS, double evalWallS,
-                               double commitS, double wallS, double perGen) {
+                               double commitWaitS, double wallS, double perGen) {
         StringBuilder best = new StringBuilder();
         pop.forEach((b, list) -> best.append(String.format(" %.0fms:%.4f", b, list.stream().filter(c -> loss.containsKey(c.hash()))
                 .mapToDouble(c -> loss.get(c.hash())).min().orElse(Double.NaN))));
         double maxPart = out.slowestTaskS();
         double meanPart = out.meanTaskS();
-        // Spark's share: scheduling, serialization and task launch around the slowest task, plus Parquet commits
-        double overhead = Math.max(0, evalWallS - maxPart) + commitS;
+        // Spark's share: scheduling, serialization and task launch around the slowest task, plus the time spent
+        // waiting for the previous generation's Parquet commit (it runs while this generation is evaluated)
+        double overhead = Math.max(0, evalWallS - maxPart) + commitWaitS;
         LOG.info(String.format("sweep %s generation %d/%d: best%s | %d candidates, %d unique, %s |"
                         + " wall %.1fs: predictor %.2fs, evaluation jobs %.1fs (slowest tasks %.1fs, mean %.1fs, max/mean %.2f),"
-                        + " commit %.1fs; Spark overhead %.1fs = %.0f%% | ETA %s",
+                        + " waiting for the previous commit %.1fs; Spark overhead %.1fs = %.0f%% | ETA %s",
                 id, g + 1, generations, best, pop.values().stream().mapToInt(List::size).sum(), unique, out.summary(),
-                wallS, predictS, evalWallS, maxPart, meanPart, meanPart > 0 ? maxPart / meanPart : 0, commitS, overhead,
+                wallS, predictS, evalWallS, maxPart, meanPart, meanPart > 0 ? maxPart / meanPart : 0, commitWaitS, overhead,
                 100 * overhead / wallS,
                 Progress.eta(perGen * (generations - g - 1))));
     }
