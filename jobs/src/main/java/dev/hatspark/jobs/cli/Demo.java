@@ -103,7 +103,7 @@ public final class Demo implements Job<Map<String, Double>> {
         winners.targets.largest = true;
         winners.recipe.steps = subnetSteps;
         winners.recipe.warmup = (int) Math.max(1, subnetSteps / 4);
-        winners.recipe.lr = train.recipe.lr / 2; // fine-tuning the largest config at the supernet's peak diverged (NaN)
+        winners.recipe.lr = train.recipe.lr;
         winners.recipe.validEvery = (int) Math.max(1, subnetSteps / 2);
         winners.recipe.checkpointEvery = winners.recipe.validEvery;
         winners.recipe.validSentences = sweep.validSentences;
