@@ -71,23 +71,65 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
     /** Times one config on this thread's PyTorch; the source tokens are drawn from {@code seed}. */
     public Timing measure(SuperTransformer model, ArchConfig config, long seed) {
         config.validate(model.space());
-        int[] src = new SplittableRandom(seed).ints(srcLen - 1, 4, model.srcVocab()).toArray();
+        int[] src = source(model, seed);
         BeamSearch search = new BeamSearch(model, beam, 1f);
         double[] enc = new double[runs];
         double[] dec = new double[runs];
         for (int r = -warmup; r < runs; r++) {
-            try (NDScope ignored = new NDScope()) {
-                long t0 = System.nanoTime();
-                BeamSearch.Encoded e = search.encodeNoGrad(config, src);
-                long t1 = System.nanoTime();
-                search.decodeNoGrad(e, steps);
-                long t2 = System.nanoTime();
-                if (r >= 0) {
-                    enc[r] = (t1 - t0) / 1e6;
-                    dec[r] = (t2 - t1) / 1e6;
-                }
+            double[] t = once(search, config, src);
+            if (r >= 0) {
+                enc[r] = t[0];
+                dec[r] = t[1];
             }
         }
         return new Timing(Stats.of(enc, trim), Stats.of(dec, trim));
+    }
+
+    /**
+     * A config timed in pairs: each of its runs right after one run of {@code reference}. Whatever slows
+     * the machine for longer than a pair (a busy neighbour, a slow spell of the virtual CPU: seconds)
+     * slows both runs of the pair, so the per-pair ratios (config encoder or decoder over the reference's
+     * whole run) cancel it.
+     */
+    public record Paired(Timing config, Timing ratios, Stats reference) implements Serializable {
+    }
+
+    public Paired measurePaired(SuperTransformer model, ArchConfig config, long seed, ArchConfig reference, long referenceSeed) {
+        config.validate(model.space());
+        reference.validate(model.space());
+        int[] src = source(model, seed);
+        int[] refSrc = source(model, referenceSeed);
+        BeamSearch search = new BeamSearch(model, beam, 1f);
+        double[] enc = new double[runs], dec = new double[runs], encRatio = new double[runs], decRatio = new double[runs];
+        double[] ref = new double[runs];
+        for (int r = -warmup; r < runs; r++) {
+            double[] rt = once(search, reference, refSrc);
+            double[] t = once(search, config, src);
+            if (r >= 0) {
+                ref[r] = rt[0] + rt[1];
+                enc[r] = t[0];
+                dec[r] = t[1];
+                encRatio[r] = t[0] / ref[r];
+                decRatio[r] = t[1] / ref[r];
+            }
+        }
+        return new Paired(new Timing(Stats.of(enc, trim), Stats.of(dec, trim)),
+                new Timing(Stats.of(encRatio, trim), Stats.of(decRatio, trim)), Stats.of(ref, trim));
+    }
+
+    private int[] source(SuperTransformer model, long seed) {
+        return new SplittableRandom(seed).ints(srcLen - 1, 4, model.srcVocab()).toArray();
+    }
+
+    /** One run: encoder ms and decoder ms. */
+    private double[] once(BeamSearch search, ArchConfig config, int[] src) {
+        try (NDScope ignored = new NDScope()) {
+            long t0 = System.nanoTime();
+            BeamSearch.Encoded e = search.encodeNoGrad(config, src);
+            long t1 = System.nanoTime();
+            search.decodeNoGrad(e, steps);
+            long t2 = System.nanoTime();
+            return new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6};
+        }
     }
 }

@@ -62,17 +62,24 @@ public final class Measurer {
     private static final java.nio.file.Path PROC = java.nio.file.Path.of("/proc");
 
     /** Times one config with the protocol (source tokens seeded by its hash), with what disturbed it. */
-    public Schedule.Timed time(Schedule.Slot slot, ArchConfig c) {
+    public Schedule.Timed time(Schedule.Slot slot, ArchConfig c, boolean paired) {
         Disturbance.CpuTimes before = Disturbance.cpuTimes(PROC);
         boolean concurrent = ACTIVE.incrementAndGet() > 1;
         LatencyProtocol.Timing t;
+        LatencyProtocol.Paired p = null;
         try {
-            t = protocol.measure(model, c, c.hash().hashCode());
+            if (paired && !slot.reference()) {
+                ArchConfig ref = space.median();
+                p = protocol.measurePaired(model, c, c.hash().hashCode(), ref, ref.hash().hashCode());
+                t = p.config();
+            } else {
+                t = protocol.measure(model, c, c.hash().hashCode());
+            }
         } finally {
             concurrent |= ACTIVE.getAndDecrement() > 1;
         }
         return new Schedule.Timed(slot, t, new Disturbance(Disturbance.steal(before, Disturbance.cpuTimes(PROC)),
-                Disturbance.loadAvg(PROC), concurrent));
+                Disturbance.loadAvg(PROC), concurrent), p);
     }
 
     /**
@@ -90,7 +97,7 @@ public final class Measurer {
                 options.passes(), options.referenceEvery(), seed);
         List<Schedule.Timed> timed = new java.util.ArrayList<>();
         for (Schedule.Slot s : plan) {
-            Schedule.Timed t = time(s, byHash.get(s.key()));
+            Schedule.Timed t = time(s, byHash.get(s.key()), options.paired());
             timed.add(t);
             progress.accept(t);
         }

@@ -38,8 +38,13 @@ public final class ProtocolOptions {
             + " Default: ${DEFAULT-VALUE}")
     public String statistic = ScheduleOptions.DEFAULT.statistic().label;
 
+    @Option(names = "--paired", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Time each run of a config right after a run of the reference and label it from their ratios"
+            + " (--no-paired: the config's runs back to back, normalized by the nearest reference timings). Default: ${DEFAULT-VALUE}")
+    public boolean paired = ScheduleOptions.DEFAULT.paired();
+
     public ScheduleOptions schedule() {
-        return new ScheduleOptions(passes, referenceEvery, Schedule.Statistic.parse(statistic));
+        return new ScheduleOptions(passes, referenceEvery, Schedule.Statistic.parse(statistic), paired);
     }
 
     public LatencyProtocol protocol() {

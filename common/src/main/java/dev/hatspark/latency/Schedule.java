@@ -66,9 +66,19 @@ public final class Schedule {
     public record Slot(int position, int pass, String key, boolean reference) implements Serializable {
     }
 
-    /** A slot as timed, with what disturbed it (see {@link Disturbance}). */
-    public record Timed(Slot slot, LatencyProtocol.Timing timing, Disturbance disturbance) implements Serializable {
+    /**
+     * A slot as timed, with what disturbed it (see {@link Disturbance}); {@code paired} when each of the
+     * config's runs followed a run of the reference ({@link LatencyProtocol#measurePaired}), else null.
+     */
+    public record Timed(Slot slot, LatencyProtocol.Timing timing, Disturbance disturbance, LatencyProtocol.Paired paired)
+            implements Serializable {
+        public Timed(Slot slot, LatencyProtocol.Timing timing, Disturbance disturbance) {
+            this(slot, timing, disturbance, null);
+        }
     }
+
+    /** What a paired pass's label is: the anchor times the median over runs of config / reference. */
+    public static final String PAIRED_MEDIAN = "paired-median";
 
     /**
      * The order of timings: {@code passes} seeded shuffles of {@code keys} (no config timed twice in a
@@ -157,8 +167,14 @@ public final class Schedule {
      */
     public static Result label(List<Timed> timed, Statistic statistic, Double anchorMs) {
         List<Timed> refs = timed.stream().filter(t -> t.slot().reference()).toList();
-        Double anchor = refs.isEmpty() ? null : anchorMs != null ? anchorMs
-                : median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray());
+        List<Timed> paired = timed.stream().filter(t -> t.paired() != null).toList();
+        // the reference's latency: of its own slots, else of the runs paired with the configs
+        Double anchor = null;
+        if (!refs.isEmpty() || !paired.isEmpty()) {
+            anchor = anchorMs != null ? anchorMs
+                    : !refs.isEmpty() ? median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray())
+                    : median(paired.stream().mapToDouble(t -> statistic.of(t.paired().reference())).toArray());
+        }
         Map<String, List<Timed>> byKey = new LinkedHashMap<>();
         Map<Timed, Double> local = new java.util.IdentityHashMap<>();
         for (Timed t : timed) {
@@ -178,30 +194,49 @@ public final class Schedule {
             double[][] norm = new double[all.length][n];
             for (int p = 0; p < n; p++) {
                 Timed t = ps.get(p);
+                raw[p] = statistic.of(t.timing());
+                tm[p] = Statistic.TRIMMED_MEAN.of(t.timing());
+                if (t.paired() != null) {
+                    // each run against the reference run just before it: the median ratio, in the anchor's ms
+                    LatencyProtocol.Timing ratio = t.paired().ratios();
+                    enc[p] = ratio.encoder().median() * anchor;
+                    dec[p] = ratio.decoder().median() * anchor;
+                    ref[p] = statistic.of(t.paired().reference());
+                    for (Statistic s : all) {
+                        norm[s.ordinal()][p] = s.of(ratio) * anchor;
+                    }
+                    continue;
+                }
                 double f = refs.isEmpty() ? 1 : anchor / local.get(t);
                 enc[p] = statistic.of(t.timing().encoder()) * f;
                 dec[p] = statistic.of(t.timing().decoder()) * f;
-                raw[p] = statistic.of(t.timing());
-                tm[p] = Statistic.TRIMMED_MEAN.of(t.timing());
                 ref[p] = refs.isEmpty() ? Double.NaN : local.get(t);
                 for (Statistic s : all) {
                     norm[s.ordinal()][p] = s.of(t.timing()) * f;
                 }
             }
+            boolean isPaired = ps.stream().allMatch(t -> t.paired() != null);
             labels.add(new Label(e.getKey(), n, median(enc), median(dec), median(raw), mean(tm),
-                    refs.isEmpty() ? null : mean(ref), anchor,
+                    refs.isEmpty() && !isPaired ? null : mean(ref), anchor,
                     meanOrNull(ps.stream().map(t -> t.disturbance().cpuSteal()).toList()),
                     meanOrNull(ps.stream().map(t -> t.disturbance().loadAvg()).toList()),
-                    ps.stream().anyMatch(t -> t.disturbance().concurrent()), norm, raw, statistic.label,
+                    ps.stream().anyMatch(t -> t.disturbance().concurrent()), norm, raw, isPaired ? PAIRED_MEDIAN : statistic.label,
                     ps.stream().map(Timed::timing).toList()));
         }
         Map<String, Double> byStat = new LinkedHashMap<>();
         for (Statistic s : all) {
             byStat.put(s.label, retestError(labels.stream().map(l -> l.normalized()[s.ordinal()]).toList()));
         }
-        Summary summary = new Summary(labels.size(), labels.stream().mapToInt(Label::passes).max().orElse(0), statistic.label,
-                refs.isEmpty() ? null : median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray()), anchor,
-                byStat.get(statistic.label), retestError(labels.stream().map(Label::raw).toList()), byStat,
+        boolean allPaired = !labels.isEmpty() && labels.stream().allMatch(l -> l.statistic().equals(PAIRED_MEDIAN));
+        if (allPaired) {
+            // a paired pass's label is the median column's value (median encoder ratio + median decoder ratio)
+            byStat.put(PAIRED_MEDIAN, byStat.get(Statistic.MEDIAN.label));
+        }
+        String used = allPaired ? PAIRED_MEDIAN : statistic.label;
+        Summary summary = new Summary(labels.size(), labels.stream().mapToInt(Label::passes).max().orElse(0), used,
+                anchor == null ? null : refs.isEmpty() ? anchor
+                        : median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray()), anchor,
+                byStat.get(used), retestError(labels.stream().map(Label::raw).toList()), byStat,
                 drift(refs, statistic),
                 meanOrNull(timed.stream().map(t -> t.disturbance().cpuSteal()).toList()),
                 meanOrNull(timed.stream().map(t -> t.disturbance().loadAvg()).toList()));

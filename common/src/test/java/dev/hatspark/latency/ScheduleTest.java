@@ -135,6 +135,51 @@ class ScheduleTest {
         assertEquals(15, c3.latencyMs(), 1e-12, "median of two passes is their mean");
     }
 
+    /**
+     * A machine whose speed jumps between 1× and 2× from one pair of runs to the next (a virtual CPU's slow
+     * spells): a config run and the reference run just before it share the speed, so paired labels come out
+     * exact, while the raw timings of the same runs do not.
+     */
+    @Test
+    void pairedRunsCancelSpeedChangesThatOutlastAPair() {
+        Map<String, Double> truth = new HashMap<>();
+        KEYS.forEach(k -> truth.put(k, 10.0 + k.hashCode() % 7));
+        java.util.SplittableRandom speed = new java.util.SplittableRandom(3);
+        List<Schedule.Slot> plan = Schedule.plan(KEYS, "ref", 2, 0, 9);
+        List<Schedule.Timed> timed = new ArrayList<>();
+        for (Schedule.Slot s : plan) {
+            int n = 9;
+            double[] enc = new double[n], dec = new double[n], er = new double[n], dr = new double[n], ref = new double[n];
+            for (int r = 0; r < n; r++) {
+                double f = speed.nextBoolean() ? 2 : 1;
+                ref[r] = 12.0 * f;
+                enc[r] = truth.get(s.key()) * 0.25 * f;
+                dec[r] = truth.get(s.key()) * 0.75 * f;
+                er[r] = enc[r] / ref[r];
+                dr[r] = dec[r] / ref[r];
+            }
+            LatencyProtocol.Timing t = new LatencyProtocol.Timing(LatencyProtocol.Stats.of(enc, 0.1), LatencyProtocol.Stats.of(dec, 0.1));
+            timed.add(new Schedule.Timed(s, t, Disturbance.NONE, new LatencyProtocol.Paired(t,
+                    new LatencyProtocol.Timing(LatencyProtocol.Stats.of(er, 0.1), LatencyProtocol.Stats.of(dr, 0.1)),
+                    LatencyProtocol.Stats.of(ref, 0.1))));
+        }
+        Schedule.Result r = Schedule.label(timed, Schedule.Statistic.P25, 24.0);
+        for (Schedule.Label l : r.labels()) {
+            assertEquals(truth.get(l.key()) * 24.0 / 12.0, l.latencyMs(), 1e-9, "exact in the anchor's scale: " + l.key());
+            assertEquals(l.encoderMs() * 3, l.decoderMs(), 1e-9);
+            assertEquals(Schedule.PAIRED_MEDIAN, l.statistic());
+        }
+        assertEquals(Schedule.PAIRED_MEDIAN, r.summary().statistic());
+        assertEquals(0, r.summary().retestError(), 1e-12, "paired passes agree exactly");
+        assertTrue(r.summary().retestErrorRaw() > 0.05, "the raw timings keep the speed changes: " + r.summary().retestErrorRaw());
+        // without an anchor the reference runs paired with the configs set the scale
+        Schedule.Result own = Schedule.label(timed, Schedule.Statistic.P25, null);
+        double anchor = own.summary().anchorMs();
+        assertTrue(anchor >= 12.0 && anchor <= 24.0, "a p25 of 12 ms runs at 1× or 2× speed: " + anchor);
+        Schedule.Label first = own.labels().get(0);
+        assertEquals(truth.get(first.key()) * anchor / 12.0, first.latencyMs(), 1e-9);
+    }
+
     @Test
     void pooledErrorWeighsByConfigs() {
         assertEquals(Math.sqrt((100 * 0.01 + 300 * 0.04) / 400), Schedule.pooled(List.of(0.1, 0.2), List.of(100, 300)), 1e-12);

@@ -139,7 +139,7 @@ public final class HatMeasure implements Callable<Integer> {
         expect.put("beam", protocolOptions.beam);
         expect.put("decoder_steps", protocolOptions.steps);
         expect.put("runs", protocolOptions.runs);
-        expect.put("statistic", schedule.statistic().label);
+        expect.put("statistic", schedule.labelStatistic());
         try (CsvLog log = CsvLog.open(file, expect)) {
             if (log.tornLineDropped()) {
                 System.out.println("hat-measure: dropped the torn last line of " + file + " (an interrupted write)");

@@ -73,7 +73,7 @@ public final class Demo implements Job<Map<String, Double>> {
         measure.run = run;
         measure.samples = latencySamples;
         measure.protocolOptions.warmup = 2;
-        measure.protocolOptions.runs = 5; // per pass: four interleaved passes (the default), 20 timed runs in all
+        measure.protocolOptions.runs = 5; // per pass, each paired with a reference run: two passes (the default)
         measure.parallel = 1; // this machine's 2 vCPUs disturb each other's timings (README, measure-latency)
         stage(spark, measure, seconds);
 

@@ -43,7 +43,7 @@ public final class LatencyRuns {
                 s.configs(), s.referenceMs(), anchorMs, s.retestError(), s.retestErrorRaw(),
                 by.get(Schedule.Statistic.TRIMMED_MEAN.label), by.get(Schedule.Statistic.MEDIAN.label),
                 by.get(Schedule.Statistic.P25.label), s.referenceDrift(), s.cpuSteal(), s.loadAvg(),
-                Timestamp.from(Instant.now()));
+                Timestamp.from(Instant.now()), o.paired());
     }
 
     public static void append(SparkSession spark, Fs fs, Layout layout, List<Row> rows) {
@@ -98,7 +98,9 @@ public final class LatencyRuns {
         Row last = rows.get(rows.size() - 1);
         return new Noise(hardwareId, new ScheduleOptions(last.getInt(last.fieldIndex("passes")),
                 last.getInt(last.fieldIndex("reference_every")),
-                Schedule.Statistic.parse(last.getString(last.fieldIndex("statistic")))),
+                Schedule.Statistic.parse(last.getString(last.fieldIndex("statistic"))),
+                // null: measured before pairing existed
+                !last.isNullAt(last.fieldIndex("paired")) && last.getBoolean(last.fieldIndex("paired"))),
                 last.getInt(last.fieldIndex("warmup")), last.getInt(last.fieldIndex("runs")),
                 Schedule.pooled(column(rows, "retest_error"), n), Schedule.pooled(column(rows, "retest_error_raw"), n),
                 Schedule.pooled(column(rows, "retest_error_trimmed_mean"), n),

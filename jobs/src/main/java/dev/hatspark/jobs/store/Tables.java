@@ -95,7 +95,8 @@ public final class Tables {
             .add("reference_drift", DoubleType, true)
             .add("cpu_steal", DoubleType, true)
             .add("load_avg", DoubleType, true)
-            .add("finished_at", TimestampType, false);
+            .add("finished_at", TimestampType, false)
+            .add("paired", BooleanType, true);            // each config run paired with a reference run; null: before pairing
 
     /**
      * latency/measurements/ as {@link #LATENCY_MEASUREMENTS}, whatever its files' age: columns
