@@ -99,6 +99,38 @@ class SuperTransformerTest {
     }
 
     @Test
+    void perSentenceNllComputedInChunksEqualsTheWholeBatchsLogProbs() {
+        try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 3, root);
+             NDScope ignored = new NDScope()) {
+            java.util.Random r = new java.util.Random(4);
+            List<int[][]> pairs = new java.util.ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                pairs.add(new int[][] {r.ints(2 + r.nextInt(5), 4, 20).toArray(), r.ints(1 + r.nextInt(6), 4, 20).toArray()});
+            }
+            Batch b = new Batch(pairs);
+            for (ArchConfig c : List.of(SPACE.largest(), small())) {
+                NDArray target = b.tgtOut(root);
+                NDArray whole = Grad.disabled(() -> m.logProbs(c, b, false)).gather(target.expandDims(-1), -1).squeeze(-1).neg()
+                        .mul(target.neq(dev.hatspark.corpus.Vocab.PAD).toType(ai.djl.ndarray.types.DataType.FLOAT32, false))
+                        .sum(new int[] {1});
+                int before = SuperTransformer.outputChunkTokens;
+                try {
+                    SuperTransformer.outputChunkTokens = 8; // 1 sentence of up to 7 target tokens + EOS per chunk
+                    float[] chunked = Grad.disabled(() -> m.nllPerSentence(c, b));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(whole.toFloatArray(), chunked, 1e-5f);
+                    double sum = 0;
+                    for (float v : chunked) {
+                        sum += v;
+                    }
+                    assertEquals(sum, Grad.disabled(() -> m.nllSum(c, b)), 1e-9);
+                } finally {
+                    SuperTransformer.outputChunkTokens = before;
+                }
+            }
+        }
+    }
+
+    @Test
     void forwardReadsOnlyTheFrontSlices() {
         try (SuperTransformer m = SuperTransformer.create(SPACE, 20, 20, 5, root);
              SuperTransformer masked = SuperTransformer.load(SPACE, 20, 20, m.parameters().encode(), root)) {
