@@ -368,7 +368,7 @@ public final class SuperTransformer implements AutoCloseable {
     }
 
     /** Target tokens whose vocabulary-wide rows (logits, log-probabilities) are computed at once in evaluation. */
-    static int outputChunkTokens = 256;
+    static int outputChunkTokens = Integer.getInteger("hat.eval.outputChunkTokens", 256);
 
     /**
      * Summed target-token NLL of each sentence of the batch, in batch order: for paired comparisons.

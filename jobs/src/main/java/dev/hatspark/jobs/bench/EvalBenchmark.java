@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.hatspark.model.Torch;
 import dev.hatspark.model.Batch;
 import dev.hatspark.model.Batches;
+import dev.hatspark.latency.Schedule;
 import dev.hatspark.model.Flops;
 import dev.hatspark.model.SuperTransformer;
 import dev.hatspark.model.SubnetEvaluator;
@@ -37,7 +38,7 @@ public final class EvalBenchmark implements Job<String> {
     public RunOptions run = new RunOptions();
 
     @Option(names = "--repeats", description = "Timed passes over the validation set. Default: ${DEFAULT-VALUE}")
-    public int repeats = 3;
+    public int repeats = 5;
 
     @Option(names = "--max-tokens", description = "Default: ${DEFAULT-VALUE}")
     public int maxTokens = 4096;
@@ -66,16 +67,24 @@ public final class EvalBenchmark implements Job<String> {
             SubnetEvaluator ev = new SubnetEvaluator(model, batches);
             for (ArchConfig c : List.of(model.space().largest(), model.space().smallest())) {
                 ev.validLoss(c); // warm-up
-                long t0 = System.nanoTime();
+                // each pass right after a matmul timing: this VM's CPUs change speed by up to 2x for seconds,
+                // so a ratio to a matmul timed once at the start measured the machine's mood, not the model
+                double flops = Flops.forward(c, model.space().qkvDim, model.tgtVocab(), batches);
+                double[] seconds = new double[repeats];
+                double[] share = new double[repeats];
                 double loss = 0;
                 for (int i = 0; i < repeats; i++) {
+                    double mm = matmulGflops(root, 512);
+                    long t0 = System.nanoTime();
                     loss = ev.validLoss(c);
+                    seconds[i] = (System.nanoTime() - t0) / 1e9;
+                    share[i] = flops / seconds[i] / 1e9 / mm;
                 }
-                double s = (System.nanoTime() - t0) / 1e9 / repeats;
-                double gflops = Flops.forward(c, model.space().qkvDim, model.tgtVocab(), batches) / s / 1e9;
-                out.append(String.format("%s: loss %.4f, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of matmul, %.2f s per pass%n",
-                        c.equals(model.space().largest()) ? "largest " : "smallest", loss, ev.tokens() / s, gflops,
-                        100 * gflops / matmul, s));
+                double s = Schedule.median(seconds);
+                out.append(String.format("%s: loss %.4f, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of matmul (median of %d passes,"
+                                + " each against a matmul timed just before it), %.2f s per pass%n",
+                        c.equals(model.space().largest()) ? "largest " : "smallest", loss, ev.tokens() / s, flops / s / 1e9,
+                        100 * Schedule.median(share), repeats, s));
             }
         }
         out.append(String.format("resident memory (VmRSS): %s, JVM heap used %d MiB%n", rss(),
@@ -85,18 +94,19 @@ public final class EvalBenchmark implements Job<String> {
     }
 
     static double matmulGflops(NDManager m, int n) {
-        NDArray a = m.randomUniform(0, 1, new Shape(n, n));
-        NDArray b = m.randomUniform(0, 1, new Shape(n, n));
-        for (int i = 0; i < 20; i++) {
-            a.matMul(b).close();
+        try (NDArray a = m.randomUniform(0, 1, new Shape(n, n));
+             NDArray b = m.randomUniform(0, 1, new Shape(n, n))) {
+            for (int i = 0; i < 20; i++) {
+                a.matMul(b).close();
+            }
+            int reps = 200;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < reps; i++) {
+                a.matMul(b).close();
+            }
+            double s = (System.nanoTime() - t0) / 1e9;
+            return 2.0 * n * n * n * reps / s / 1e9;
         }
-        int reps = 200;
-        long t0 = System.nanoTime();
-        for (int i = 0; i < reps; i++) {
-            a.matMul(b).close();
-        }
-        double s = (System.nanoTime() - t0) / 1e9;
-        return 2.0 * n * n * n * reps / s / 1e9;
     }
 
     static String rss() {
