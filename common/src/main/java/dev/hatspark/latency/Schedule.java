@@ -168,13 +168,11 @@ public final class Schedule {
     public static Result label(List<Timed> timed, Statistic statistic, Double anchorMs) {
         List<Timed> refs = timed.stream().filter(t -> t.slot().reference()).toList();
         List<Timed> paired = timed.stream().filter(t -> t.paired() != null).toList();
-        // the reference's latency: of its own slots, else of the runs paired with the configs
-        Double anchor = null;
-        if (!refs.isEmpty() || !paired.isEmpty()) {
-            anchor = anchorMs != null ? anchorMs
-                    : !refs.isEmpty() ? median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray())
-                    : median(paired.stream().mapToDouble(t -> statistic.of(t.paired().reference())).toArray());
-        }
+        // the reference's latency in this schedule: of its own slots, else of the runs paired with the configs
+        Double referenceMs = !refs.isEmpty() ? Double.valueOf(median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray()))
+                : !paired.isEmpty() ? Double.valueOf(median(paired.stream().mapToDouble(t -> statistic.of(t.paired().reference())).toArray()))
+                : null;
+        Double anchor = referenceMs == null ? null : anchorMs != null ? anchorMs : referenceMs;
         Map<String, List<Timed>> byKey = new LinkedHashMap<>();
         Map<Timed, Double> local = new java.util.IdentityHashMap<>();
         for (Timed t : timed) {
@@ -234,8 +232,7 @@ public final class Schedule {
         }
         String used = allPaired ? PAIRED_MEDIAN : statistic.label;
         Summary summary = new Summary(labels.size(), labels.stream().mapToInt(Label::passes).max().orElse(0), used,
-                anchor == null ? null : refs.isEmpty() ? anchor
-                        : median(refs.stream().mapToDouble(t -> statistic.of(t.timing())).toArray()), anchor,
+                referenceMs, anchor,
                 byStat.get(used), retestError(labels.stream().map(Label::raw).toList()), byStat,
                 drift(refs, statistic),
                 meanOrNull(timed.stream().map(t -> t.disturbance().cpuSteal()).toList()),
