@@ -6,6 +6,7 @@
 #   bench/latency-retest.sh WORK [measure-latency options ...]
 #   e.g. bench/latency-retest.sh /tmp/retest                      # idle machine
 #        BUSY=1 bench/latency-retest.sh /tmp/retest-busy          # a second process keeps one core busy
+#        BUSY=2 bench/latency-retest.sh /tmp/retest-busy2 --clock wall   # both cores busy besides the timing
 # Defaults: --space demo --samples 80 --seed 11 --parallel 1 --warmup 2 --chunk 80 (an option given replaces it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,12 +19,12 @@ for k in "${!opts[@]}"; do args+=("$k" "${opts[$k]}"); done
 args+=("$@")
 rm -rf "$work" && mkdir -p "$work"
 
-busy=""
-if [ "${BUSY:-0}" = 1 ]; then
-  # one core spinning for the whole benchmark, as a neighbour task on a shared executor would
-  ( while :; do :; done ) & busy=$!
-  trap 'kill $busy 2>/dev/null || true' EXIT
-fi
+busy=()
+for _ in $(seq 1 "${BUSY:-0}"); do
+  # a core spinning for the whole benchmark, as a neighbour task on a shared executor would
+  ( while :; do :; done ) & busy+=($!)
+done
+trap 'kill "${busy[@]}" 2>/dev/null || true' EXIT
 
 for r in a b; do
   if [ "$r" = b ]; then

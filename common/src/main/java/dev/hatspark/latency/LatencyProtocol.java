@@ -70,13 +70,18 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
 
     /** Times one config on this thread's PyTorch; the source tokens are drawn from {@code seed}. */
     public Timing measure(SuperTransformer model, ArchConfig config, long seed) {
+        return measure(model, config, seed, TimingClock.WALL);
+    }
+
+    /** As {@link #measure(SuperTransformer, ArchConfig, long)}, each run read from {@code clock}. */
+    public Timing measure(SuperTransformer model, ArchConfig config, long seed, TimingClock clock) {
         config.validate(model.space());
         int[] src = source(model, seed);
         BeamSearch search = new BeamSearch(model, beam, 1f);
         double[] enc = new double[runs];
         double[] dec = new double[runs];
         for (int r = -warmup; r < runs; r++) {
-            double[] t = once(search, config, src);
+            double[] t = once(search, config, src, clock);
             if (r >= 0) {
                 enc[r] = t[0];
                 dec[r] = t[1];
@@ -94,7 +99,8 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
     public record Paired(Timing config, Timing ratios, Stats reference) implements Serializable {
     }
 
-    public Paired measurePaired(SuperTransformer model, ArchConfig config, long seed, ArchConfig reference, long referenceSeed) {
+    public Paired measurePaired(SuperTransformer model, ArchConfig config, long seed, ArchConfig reference, long referenceSeed,
+                                TimingClock clock) {
         config.validate(model.space());
         reference.validate(model.space());
         int[] src = source(model, seed);
@@ -103,8 +109,8 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
         double[] enc = new double[runs], dec = new double[runs], encRatio = new double[runs], decRatio = new double[runs];
         double[] ref = new double[runs];
         for (int r = -warmup; r < runs; r++) {
-            double[] rt = once(search, reference, refSrc);
-            double[] t = once(search, config, src);
+            double[] rt = once(search, reference, refSrc, clock);
+            double[] t = once(search, config, src, clock);
             if (r >= 0) {
                 ref[r] = rt[0] + rt[1];
                 enc[r] = t[0];
@@ -122,13 +128,13 @@ public record LatencyProtocol(int srcLen, int beam, int steps, int warmup, int r
     }
 
     /** One run: encoder ms and decoder ms. */
-    private double[] once(BeamSearch search, ArchConfig config, int[] src) {
+    private double[] once(BeamSearch search, ArchConfig config, int[] src, TimingClock clock) {
         try (NDScope ignored = new NDScope()) {
-            long t0 = System.nanoTime();
+            long t0 = clock.nanos();
             BeamSearch.Encoded e = search.encodeNoGrad(config, src);
-            long t1 = System.nanoTime();
+            long t1 = clock.nanos();
             search.decodeNoGrad(e, steps);
-            long t2 = System.nanoTime();
+            long t2 = clock.nanos();
             return new double[] {(t1 - t0) / 1e6, (t2 - t1) / 1e6};
         }
     }

@@ -62,7 +62,7 @@ public final class Measurer {
     private static final java.nio.file.Path PROC = java.nio.file.Path.of("/proc");
 
     /** Times one config with the protocol (source tokens seeded by its hash), with what disturbed it. */
-    public Schedule.Timed time(Schedule.Slot slot, ArchConfig c, boolean paired) {
+    public Schedule.Timed time(Schedule.Slot slot, ArchConfig c, boolean paired, TimingClock clock) {
         Disturbance.CpuTimes before = Disturbance.cpuTimes(PROC);
         boolean concurrent = ACTIVE.incrementAndGet() > 1;
         LatencyProtocol.Timing t;
@@ -70,10 +70,10 @@ public final class Measurer {
         try {
             if (paired && !slot.reference()) {
                 ArchConfig ref = space.median();
-                p = protocol.measurePaired(model, c, c.hash().hashCode(), ref, ref.hash().hashCode());
+                p = protocol.measurePaired(model, c, c.hash().hashCode(), ref, ref.hash().hashCode(), clock);
                 t = p.config();
             } else {
-                t = protocol.measure(model, c, c.hash().hashCode());
+                t = protocol.measure(model, c, c.hash().hashCode(), clock);
             }
         } finally {
             concurrent |= ACTIVE.getAndDecrement() > 1;
@@ -96,8 +96,9 @@ public final class Measurer {
         List<Schedule.Slot> plan = Schedule.plan(configs.stream().map(ArchConfig::hash).toList(), ref.hash(),
                 options.passes(), options.referenceEvery(), seed);
         List<Schedule.Timed> timed = new java.util.ArrayList<>();
+        TimingClock clock = options.clock().resolve(dev.hatspark.model.Torch.threads());
         for (Schedule.Slot s : plan) {
-            Schedule.Timed t = time(s, byHash.get(s.key()), options.paired());
+            Schedule.Timed t = time(s, byHash.get(s.key()), options.paired(), clock);
             timed.add(t);
             progress.accept(t);
         }

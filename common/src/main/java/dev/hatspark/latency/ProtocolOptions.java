@@ -43,8 +43,13 @@ public final class ProtocolOptions {
             + " (--no-paired: the config's runs back to back, normalized by the nearest reference timings). Default: ${DEFAULT-VALUE}")
     public boolean paired = ScheduleOptions.DEFAULT.paired();
 
+    @Option(names = "--clock", description = "What a timed run's duration is read from: cpu (the timing thread's CPU time:"
+            + " time spent waiting for a core, preempted or stopped for a garbage collection, is left out; needs one PyTorch"
+            + " thread), wall (elapsed time) or auto (cpu with one PyTorch thread, else wall). Default: ${DEFAULT-VALUE}")
+    public String clock = ScheduleOptions.DEFAULT.clock().label;
+
     public ScheduleOptions schedule() {
-        return new ScheduleOptions(passes, referenceEvery, Schedule.Statistic.parse(statistic), paired);
+        return new ScheduleOptions(passes, referenceEvery, Schedule.Statistic.parse(statistic), paired, TimingClock.parse(clock));
     }
 
     public LatencyProtocol protocol() {

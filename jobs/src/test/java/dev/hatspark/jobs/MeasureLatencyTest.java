@@ -83,6 +83,7 @@ class MeasureLatencyTest {
         assertEquals(10, runs.agg(org.apache.spark.sql.functions.sum("configs")).first().getLong(0), "every config's noise");
         assertTrue(runs.where("retest_error is null or retest_error < 0 or reference_ms is null").isEmpty());
         assertEquals(runs.count(), runs.where("paired").count(), "every chunk paired by default");
+        assertEquals(runs.count(), runs.where("clock = 'cpu'").count(), "one PyTorch thread per task: timed on its CPU time");
         assertNotNull(first.retestError());
 
         // rerun with the same seed: nothing new; another seed appends only new configs
@@ -138,11 +139,17 @@ class MeasureLatencyTest {
     @Test
     void badScheduleOptionsAreOneLine() {
         for (String[] bad : new String[][] {{"passes", "0", "--passes must be at least 1"},
-                {"reference", "-1", "--reference-every must be 0"}, {"statistic", "mean", "--statistic must be one of"}}) {
+                {"reference", "-1", "--reference-every must be 0"}, {"statistic", "mean", "--statistic must be one of"},
+                {"clock", "tsc", "--clock must be auto, wall or cpu"}, {"threads", "2", "--clock cpu reads the timing thread's"}}) {
             MeasureLatency m = job(dir.resolve("bad-" + bad[0]).toString(), 2, 1);
             switch (bad[0]) {
                 case "passes" -> m.protocolOptions.passes = Integer.parseInt(bad[1]);
                 case "reference" -> m.protocolOptions.referenceEvery = Integer.parseInt(bad[1]);
+                case "clock" -> m.protocolOptions.clock = bad[1];
+                case "threads" -> { // CPU time misses the work of PyTorch's other threads
+                    m.protocolOptions.clock = "cpu";
+                    m.threads = Integer.parseInt(bad[1]);
+                }
                 default -> m.protocolOptions.statistic = bad[1];
             }
             var e = assertThrows(dev.hatspark.util.BadInputException.class, () -> m.run(spark));

@@ -120,7 +120,8 @@ public final class HatMeasure implements Callable<Integer> {
     public Result run() throws IOException {
         DesignSpace ds = loadSpace(space);
         LatencyProtocol protocol = protocolOptions.protocol();
-        ScheduleOptions schedule = protocolOptions.schedule();
+        ScheduleOptions schedule = protocolOptions.schedule()
+                .resolvedFor(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
         if (vocabSize < 4) {
             throw new BadInputException("--vocab-size must be at least 4, got " + vocabSize);
         }
@@ -147,8 +148,9 @@ public final class HatMeasure implements Callable<Integer> {
             Set<String> done = log.done();
             List<ArchConfig> left = todo.stream().filter(c -> !done.contains(c.hash())).toList();
             int skipped = todo.size() - left.size();
-            System.out.printf("hat-measure: %s (%s, %d PyTorch threads), space %s: %d configs, %d already in %s%n",
-                    device.hardwareId(), device.cpuModel(), device.threads(), ds.name, todo.size(), skipped, file);
+            System.out.printf("hat-measure: %s (%s, %d PyTorch threads, %s clock), space %s: %d configs, %d already in %s%n",
+                    device.hardwareId(), device.cpuModel(), device.threads(), schedule.clock().label, ds.name, todo.size(),
+                    skipped, file);
             if (left.isEmpty()) {
                 return new Result(file.toString(), device.hardwareId(), todo.size(), skipped, 0, -1);
             }

@@ -6,6 +6,7 @@ import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.latency.LatencyProtocol;
 import dev.hatspark.latency.Schedule;
 import dev.hatspark.latency.ScheduleOptions;
+import dev.hatspark.latency.TimingClock;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -43,7 +44,7 @@ public final class LatencyRuns {
                 s.configs(), s.referenceMs(), anchorMs, s.retestError(), s.retestErrorRaw(),
                 by.get(Schedule.Statistic.TRIMMED_MEAN.label), by.get(Schedule.Statistic.MEDIAN.label),
                 by.get(Schedule.Statistic.P25.label), s.referenceDrift(), s.cpuSteal(), s.loadAvg(),
-                Timestamp.from(Instant.now()), o.paired());
+                Timestamp.from(Instant.now()), o.paired(), o.clock().label);
     }
 
     public static void append(SparkSession spark, Fs fs, Layout layout, List<Row> rows) {
@@ -100,7 +101,8 @@ public final class LatencyRuns {
                 last.getInt(last.fieldIndex("reference_every")),
                 Schedule.Statistic.parse(last.getString(last.fieldIndex("statistic"))),
                 // null: measured before pairing existed
-                !last.isNullAt(last.fieldIndex("paired")) && last.getBoolean(last.fieldIndex("paired"))),
+                !last.isNullAt(last.fieldIndex("paired")) && last.getBoolean(last.fieldIndex("paired")),
+                last.isNullAt(last.fieldIndex("clock")) ? TimingClock.WALL : TimingClock.parse(last.getString(last.fieldIndex("clock")))),
                 last.getInt(last.fieldIndex("warmup")), last.getInt(last.fieldIndex("runs")),
                 Schedule.pooled(column(rows, "retest_error"), n), Schedule.pooled(column(rows, "retest_error_raw"), n),
                 Schedule.pooled(column(rows, "retest_error_trimmed_mean"), n),

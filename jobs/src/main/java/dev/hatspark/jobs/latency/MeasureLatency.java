@@ -99,7 +99,7 @@ public final class MeasureLatency implements Job<MeasureLatency.Result> {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         LatencyProtocol protocol = protocolOptions.protocol();
-        ScheduleOptions schedule = protocolOptions.schedule();
+        ScheduleOptions schedule = protocolOptions.schedule().resolvedFor(threads > 0 ? threads : Hardware.taskCpus());
         if (samples < 1 || chunk < 1) {
             throw new BadInputException("--samples and --chunk must be at least 1");
         }
@@ -118,6 +118,8 @@ public final class MeasureLatency implements Job<MeasureLatency.Result> {
         int skipped = 0;
         List<Double> errors = new ArrayList<>(), drifts = new ArrayList<>();
         List<Integer> sizes = new ArrayList<>();
+        LOG.info("measure-latency: {} configs, {} passes of {} timed runs{}, {} clock", todo.size(), schedule.passes(),
+                protocol.runs(), schedule.paired() ? " each paired with a reference run" : "", schedule.clock().label);
         long t0 = System.nanoTime();
         for (int from = 0; from < todo.size(); from += chunk) {
             int chunkIndex = from / chunk;

@@ -96,7 +96,8 @@ public final class Tables {
             .add("cpu_steal", DoubleType, true)
             .add("load_avg", DoubleType, true)
             .add("finished_at", TimestampType, false)
-            .add("paired", BooleanType, true);            // each config run paired with a reference run; null: before pairing
+            .add("paired", BooleanType, true)             // each config run paired with a reference run; null: before pairing
+            .add("clock", StringType, true);              // wall or cpu (TimingClock); null: wall, before the choice existed
 
     /**
      * latency/measurements/ as {@link #LATENCY_MEASUREMENTS}, whatever its files' age: columns

@@ -164,7 +164,8 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         // the schedule, reference and anchor of this hardware's measure-latency run, so measured and
         // predicted latencies are in the same units; the labels' retest error is the noise a budget allows
         LatencyRuns.Noise noise = LatencyRuns.noise(spark, fs, layout, hwId);
-        ScheduleOptions schedule = noise != null ? noise.options() : ScheduleOptions.DEFAULT;
+        ScheduleOptions schedule = (noise != null ? noise.options() : ScheduleOptions.DEFAULT)
+                .resolvedFor(threads > 0 ? threads : Hardware.taskCpus());
         int timedVocab = predictor != null && predictor.spec().isRich() ? predictor.spec().vocab() : corpus.tgtVocabSize();
         Map<String, Double> anchors = LatencyRuns.anchors(spark, fs, layout);
 
