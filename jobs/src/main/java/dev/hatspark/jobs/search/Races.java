@@ -87,12 +87,9 @@ final class Races {
     }
 
     /** After a restart: every config the committed generations hold at full fidelity. */
-    void resume(String population) {
-        Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
-        if (fs.exists(population)) {
-            spark.read().parquet(population).where("fidelity = 'full'").select("config_hash").distinct()
-                    .collectAsList().forEach(r -> promoted.add(r.getString(0)));
-        }
+    void resume(List<Row> population) {
+        population.stream().filter(r -> "full".equals(r.getString(r.fieldIndex("fidelity"))))
+                .forEach(r -> promoted.add(r.getString(r.fieldIndex("config_hash"))));
     }
 
     /**

@@ -190,12 +190,13 @@ public final class Sweep implements Job<Sweep.Result> {
         String runTag = "sweep " + id + " " + started.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         Races races = new Races(spark, layout, key, racing.params(random), parents, space.qkvDim, state.tgtVocab(), runTag);
         Map<Double, List<Candidate>> current = new TreeMap<>();
-        int first = resume(spark, fs, dir.population(), current);
-        races.resume(dir.population());
-        // every committed population row: best/ and front/ are computed from them on the driver
-        List<Row> history = first == 0 ? new ArrayList<>() : new ArrayList<>(spark.read().parquet(dir.population())
-                .select(Arrays.stream(Tables.SWEEP_POPULATION.fieldNames()).map(org.apache.spark.sql.functions::col)
-                        .toArray(org.apache.spark.sql.Column[]::new)).collectAsList());
+        // every committed population row, read once: the generation to resume, the promoted configs, and best/
+        // and front/, which are computed from them on the driver
+        List<Row> history = !fs.exists(dir.population()) ? new ArrayList<>() : new ArrayList<>(spark.read()
+                .parquet(dir.population()).select(Arrays.stream(Tables.SWEEP_POPULATION.fieldNames())
+                        .map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new)).collectAsList());
+        int first = resume(history, current);
+        races.resume(history);
         if (first > 0) {
             LOG.info("sweep {}: resuming after generation {}", id, first - 1);
             // a kill in the last commit may have left best/ or front/ behind the population
@@ -263,21 +264,15 @@ public final class Sweep implements Job<Sweep.Result> {
     }
 
     /** Rebuilds the last finished generation of every budget; returns the generation to run next. */
-    private int resume(SparkSession spark, Fs fs, String populationPath, Map<Double, List<Candidate>> current) {
-        if (!fs.exists(populationPath)) {
-            return 0;
-        }
-        Dataset<Row> pop = spark.read().parquet(populationPath);
-        Row last = pop.agg(org.apache.spark.sql.functions.max("generation")).first();
-        if (last.isNullAt(0)) {
-            return 0;
-        }
-        int g = last.getInt(0);
-        for (Row r : pop.where(col("generation").equalTo(g)).orderBy("budget_ms", "rank")
-                .select("budget_ms", "config_json", "origin", "parent_hashes", "predicted_latency_ms").collectAsList()) {
-            current.computeIfAbsent(r.getDouble(0), k -> new ArrayList<>()).add(new Candidate(
-                    ArchConfig.fromJson(r.getString(1)), r.getString(2), r.getList(3), r.getDouble(4)));
-        }
+    /** The last committed generation's populations into {@code current}; the generation to run next. */
+    private static int resume(List<Row> history, Map<Double, List<Candidate>> current) {
+        int g = history.stream().mapToInt(r -> r.getInt(r.fieldIndex("generation"))).max().orElse(-1);
+        history.stream().filter(r -> r.getInt(r.fieldIndex("generation")) == g)
+                .sorted(java.util.Comparator.<Row>comparingDouble(r -> r.getDouble(r.fieldIndex("budget_ms")))
+                        .thenComparingInt(r -> r.getInt(r.fieldIndex("rank"))))
+                .forEach(r -> current.computeIfAbsent(r.getDouble(r.fieldIndex("budget_ms")), k -> new ArrayList<>()).add(
+                        new Candidate(ArchConfig.fromJson(r.getString(r.fieldIndex("config_json"))), r.getString(r.fieldIndex("origin")),
+                                r.getList(r.fieldIndex("parent_hashes")), r.getDouble(r.fieldIndex("predicted_latency_ms")))));
         return g + 1;
     }
 
