@@ -120,8 +120,8 @@ public final class HatMeasure implements Callable<Integer> {
     public Result run() throws IOException {
         DesignSpace ds = loadSpace(space);
         LatencyProtocol protocol = protocolOptions.protocol();
-        ScheduleOptions schedule = protocolOptions.schedule()
-                .resolvedFor(threads > 0 ? threads : Runtime.getRuntime().availableProcessors());
+        int torchThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        ScheduleOptions schedule = protocolOptions.schedule().resolvedFor(torchThreads);
         if (vocabSize < 4) {
             throw new BadInputException("--vocab-size must be at least 4, got " + vocabSize);
         }
@@ -129,7 +129,7 @@ public final class HatMeasure implements Callable<Integer> {
             throw new BadInputException("--chunk must be at least 1, got " + chunk);
         }
         List<ArchConfig> todo = configs != null ? readConfigs(configs, ds) : sample(ds);
-        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 1);
+        Torch.threads(torchThreads, 1);
         Device device = Device.detect();
         Path file = out != null ? out : Path.of("hat-latency-" + device.hardwareId() + ".csv");
         Map<String, Object> expect = new LinkedHashMap<>();

@@ -40,7 +40,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import static org.apache.spark.sql.functions.col;
 
 /**
  * sweep: HAT's evolutionary search for many latency budgets in lockstep. Each generation is one Spark
