@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * random weights (latency does not depend on their values) and is built and warmed once per JVM.
  */
 public final class Measurer {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Measurer.class);
     private static final Map<String, SuperTransformer> MODELS = new ConcurrentHashMap<>();
     private static final NDManager ROOT = NDManager.newBaseManager();
 
@@ -109,12 +110,20 @@ public final class Measurer {
         List<Schedule.Slot> plan = Schedule.plan(configs.stream().map(ArchConfig::hash).toList(), ref.hash(),
                 options.passes(), options.referenceEvery(), seed);
         List<Schedule.Timed> timed = new java.util.ArrayList<>();
-        TimingClock clock = options.clock().resolve(dev.hatspark.model.Torch.threads());
+        int torchThreads = dev.hatspark.model.Torch.threads();
+        TimingClock clock = options.clock().resolve(torchThreads);
+        // which threads of this process worked while it timed: with one PyTorch thread, nearly all CPU
+        // should be the timing thread's; more elsewhere means work the clock may not see
+        Map<Long, ThreadCpu.Thread> before = ThreadCpu.snapshot();
+        long t0 = System.nanoTime();
         for (Schedule.Slot s : plan) {
             Schedule.Timed t = time(s, byHash.get(s.key()), options.paired(), clock);
             timed.add(t);
             progress.accept(t);
         }
+        LOG.info("timed {} slots on {} PyTorch thread(s), {} clock: {}", plan.size(), torchThreads, clock.label,
+                ThreadCpu.describe(ThreadCpu.used(before, ThreadCpu.snapshot()), ThreadCpu.currentTid(),
+                        (System.nanoTime() - t0) / 1e9, 3));
         return Schedule.label(timed, options.statistic(), anchorMs);
     }
 
