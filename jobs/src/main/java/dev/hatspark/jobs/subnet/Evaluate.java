@@ -368,11 +368,23 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
             DesignSpace ds = DesignSpace.parse(yaml, "design space");
             Measurer measurer = Measurer.of(ds, vocab, protocol, Measurer.WARMUP_SECONDS);
             String key = LatencyRuns.anchorKey(hw, ds.median().hash(), vocab, protocol, schedule.statistic().label);
-            Schedule.Result r = measurer.measure(cs, schedule, cs.size(), anchors.get(key), x -> { });
+            Schedule.Result r = measurer.measure(cs, schedule, cs.size(), anchors.get(key), Evaluate::logSlot);
             r.labels().forEach(l -> LOG.info("latency of {}: {} ms (raw {} ms) on {}", l.key(),
                     String.format("%.2f", l.latencyMs()), String.format("%.2f", l.rawMs()), hw));
             return List.of(new Tuple2<>(hw, r)).iterator();
         }).collect().get(0);
+    }
+
+    /** Each timing of evaluate's few configs, so a disagreement between passes can be traced to its runs. */
+    private static void logSlot(Schedule.Timed t) {
+        LatencyProtocol.Timing raw = t.timing();
+        String ratio = t.paired() == null ? "-" : String.format("%.3f", t.paired().ratios().encoder().median()
+                + t.paired().ratios().decoder().median());
+        LOG.info("latency slot {} ({}): median {} ms, p25 {} ms, config/reference {}{}", t.slot().position(),
+                t.slot().reference() ? "reference" : t.slot().key() + " pass " + t.slot().pass(),
+                String.format("%.2f", raw.encoder().median() + raw.decoder().median()),
+                String.format("%.2f", raw.encoder().p25() + raw.decoder().p25()), ratio,
+                t.paired() == null ? "" : String.format(", reference median %.2f ms", t.paired().reference().median()));
     }
 
     private static String pct(Double v) {
