@@ -37,6 +37,25 @@ public final class Genetics {
         return List.copyOf(configs);
     }
 
+    /**
+     * The configs measure-latency and hat-measure time for seed {@code seed}: the space's largest and
+     * smallest configs, then {@link #sampleDistinct} without them, {@code n} in all. Uniform samples
+     * rarely come near the corners, so without them the latency predictor extrapolates at both ends of
+     * the range that {@code --budgets auto:N} and evaluate's baseline (the largest config) use.
+     */
+    public static List<ArchConfig> latencySample(DesignSpace s, int n, long seed) {
+        Set<ArchConfig> out = new LinkedHashSet<>();
+        out.add(s.largest());
+        out.add(s.smallest());
+        for (ArchConfig c : sampleDistinct(s, n, seed)) {
+            if (out.size() >= n) {
+                break;
+            }
+            out.add(c);
+        }
+        return List.copyOf(out).subList(0, Math.min(n, out.size()));
+    }
+
     /** HAT's mutation: every gene (each layer's value counts as one gene) is resampled with probability {@code p}. */
     public static ArchConfig mutate(DesignSpace s, ArchConfig c, double p, RandomGenerator rng) {
         int ee = rng.nextDouble() < p ? pick(s.encoderEmbedDim, rng) : c.encoderEmbedDim();

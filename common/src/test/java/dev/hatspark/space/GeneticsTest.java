@@ -30,6 +30,22 @@ class GeneticsTest {
     }
 
     @Test
+    void latencySamplesPinTheCornersThenFollowTheSeededSample() {
+        for (DesignSpace s : new DesignSpace[] {DEMO, WMT}) {
+            java.util.List<ArchConfig> got = Genetics.latencySample(s, 10, 3);
+            assertEquals(10, got.size());
+            assertEquals(10, new HashSet<>(got).size(), "distinct");
+            assertEquals(s.largest(), got.get(0));
+            assertEquals(s.smallest(), got.get(1));
+            java.util.List<ArchConfig> rest = Genetics.sampleDistinct(s, 10, 3).stream()
+                    .filter(c -> !c.equals(s.largest()) && !c.equals(s.smallest())).limit(8).toList();
+            assertEquals(rest, got.subList(2, 10), "the seeded sample after the corners, in its order");
+            assertEquals(got, Genetics.latencySample(s, 10, 3));
+            assertEquals(java.util.List.of(s.largest()), Genetics.latencySample(s, 1, 3));
+        }
+    }
+
+    @Test
     void mutationResamplesAboutTheGivenShareOfGenes() {
         SplittableRandom rng = new SplittableRandom(1);
         ArchConfig parent = WMT.largest();

@@ -199,7 +199,7 @@ public final class HatMeasure implements Callable<Integer> {
         if (samples < 1) {
             throw new BadInputException("--samples must be at least 1, got " + samples);
         }
-        return Genetics.sampleDistinct(ds, samples, seed);
+        return Genetics.latencySample(ds, samples, seed);
     }
 
     /** Seconds since this JVM started: start-up, model build and warm-up included. */

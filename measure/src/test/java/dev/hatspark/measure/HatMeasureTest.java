@@ -74,11 +74,11 @@ class HatMeasureTest {
         List<Measurement> rows = rows(csv);
         assertEquals(4, rows.size());
         DesignSpace ds = HatMeasure.loadSpace(space.toString());
-        List<ArchConfig> sampled = Genetics.sampleDistinct(ds, 6, 7);
+        List<ArchConfig> sampled = Genetics.latencySample(ds, 6, 7);
         for (int i = 0; i < 4; i++) {
             Measurement m = rows.get(i);
             ArchConfig c = ArchConfig.fromJson((String) m.get("config_json"));
-            assertEquals(sampled.get(i), c, "the seed's sample, in order");
+            assertEquals(sampled.get(i), c, "the corners, then the seed's sample, in order");
             assertEquals(c.hash(), m.configHash());
             assertEquals((Double) Features.hat10(c)[5], m.get("decoder_layer_num"));
             assertEquals((Double) m.get("encoder_ms") + (Double) m.get("decoder_ms"), m.latencyMs(), 1e-9);

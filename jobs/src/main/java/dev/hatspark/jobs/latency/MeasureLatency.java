@@ -106,7 +106,7 @@ public final class MeasureLatency implements Job<MeasureLatency.Result> {
         DesignSpace ds = Spaces.givenOrSupernet(fs, layout, space, "demo");
         int vocab = vocabSize != null ? vocabSize
                 : fs.exists(layout.corpusMeta()) ? CorpusMeta.read(fs, layout).tgtVocabSize() : 8000;
-        List<ArchConfig> configs = Genetics.sampleDistinct(ds, samples, seed);
+        List<ArchConfig> configs = Genetics.latencySample(ds, samples, seed);
         Map<String, Set<String>> done = measured(spark, fs, layout);
         Map<String, Double> anchors = LatencyRuns.anchors(spark, fs, layout);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
