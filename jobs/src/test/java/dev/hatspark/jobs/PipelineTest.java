@@ -403,16 +403,22 @@ class PipelineTest {
         List<Row> front = spark.read().parquet(sweep + "front").orderBy("config_hash").collectAsList();
         assertTrue(population.stream().anyMatch(r -> r.<Integer>getAs("generation") == 1 && !r.<Boolean>getAs("cache_hit")),
                 "generation 1 evaluated configs of its own");
-        // what a kill leaves between generation 1's appends to evaluations/ and to population/
+        // what a kill leaves between generation 1's appends to evaluations/ and to population/; then the run
+        // root is moved (as a copy to another bucket prefix would): the sweep names its checkpoint relative to it
         SmallRun.delete(Path.of(sweep, "population", "generation=1"));
+        Path moved = dir.resolve("own-cache-moved");
+        java.nio.file.Files.move(own, moved);
+        String movedSweep = moved + "/sweeps/k/";
+        assertTrue(spark.read().parquet(movedSweep + "runs").first().<String>getAs("parameters")
+                .contains("\"checkpoint\":\"supernet/checkpoints/"));
         Sweep resumed = sweep("k");
-        resumed.run.root = own.toString();
+        resumed.run.root = moved.toString();
         resumed.generations = 2;
         resumed.run(spark);
-        assertEquals(population, spark.read().parquet(sweep + "population").orderBy("budget_ms", "generation", "rank").collectAsList(),
+        assertEquals(population, spark.read().parquet(movedSweep + "population").orderBy("budget_ms", "generation", "rank").collectAsList(),
                 "every column, cache_hit and tokens too");
-        assertEquals(best, spark.read().parquet(sweep + "best").orderBy("budget_ms").collectAsList());
-        assertEquals(front, spark.read().parquet(sweep + "front").orderBy("config_hash").collectAsList());
+        assertEquals(best, spark.read().parquet(movedSweep + "best").orderBy("budget_ms").collectAsList());
+        assertEquals(front, spark.read().parquet(movedSweep + "front").orderBy("config_hash").collectAsList());
     }
 
     @Test

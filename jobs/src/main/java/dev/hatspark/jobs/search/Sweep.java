@@ -178,11 +178,14 @@ public final class Sweep implements Job<Sweep.Result> {
         meta.put("mode", random ? "random" : "evolution");
         meta.put("params", params);
         meta.put("hardware_id", hw);
-        meta.put("checkpoint", ckpt);
+        meta.put("checkpoint", layout.relative(ckpt)); // a copied or moved run root resumes its sweeps
         meta.put("valid_sentences", validSentences);
         meta.put("racing", racing.describe(random));
         String paramsJson = JSON.writeValueAsString(meta);
-        Timestamp started = checkRunsAndStart(spark, fs, dir, id, paramsJson);
+        meta.put("checkpoint", ckpt);
+        String[] spellings = {paramsJson, JSON.writeValueAsString(meta)}; // sweeps started before recorded the full path
+        Timestamp started = checkRunsAndStart(spark, fs, dir, id, spellings);
+        paramsJson = spellings[0];
 
         Evaluations.Key key = Evaluations.key(spark, layout, ckpt, validSentences, maxTokens);
         // started_at survives a restart (runs/), so it names this sweep run in the evaluations it appends
@@ -281,18 +284,24 @@ public final class Sweep implements Job<Sweep.Result> {
         fs.writeParquet(spark.createDataFrame(SweepTables.front(population, id), Tables.SWEEP_FRONT).coalesce(1), dir.front());
     }
 
-    private Timestamp checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson) {
+    /**
+     * Checks a sweep being resumed was started with {@code params[0]} (or its older spelling {@code params[1]},
+     * which then stays in {@code params[0]}) and marks it running.
+     */
+    private Timestamp checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String[] params) {
         String path = dir.runs();
         Timestamp started = Timestamp.from(Instant.now());
         if (fs.hasCurrent(path)) {
             Row r = spark.read().parquet(fs.current(path)).first();
-            if (!r.<String>getAs("parameters").equals(paramsJson)) {
+            String stored = r.getAs("parameters");
+            if (!java.util.Arrays.asList(params).contains(stored)) {
                 throw new BadInputException("sweep '" + id + "' at " + dir.dir() + " was started with other parameters ("
-                        + r.getAs("parameters") + "); use another --sweep-id or the same options");
+                        + stored + "); use another --sweep-id or the same options");
             }
+            params[0] = stored;
             started = r.getAs("started_at");
         }
-        writeRuns(spark, fs, dir, id, paramsJson, started, null, "running");
+        writeRuns(spark, fs, dir, id, params[0], started, null, "running");
         return started;
     }
 

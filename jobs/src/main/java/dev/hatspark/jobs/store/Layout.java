@@ -8,6 +8,12 @@ import dev.hatspark.jobs.search.Sweep;
  * joins run-root path parts itself. The tables' columns are in {@link Tables}.
  */
 public record Layout(String root) {
+    /** {@code path} relative to the root when it lies under it (so a copied or moved root still names it), else as it is. */
+    public String relative(String path) {
+        String prefix = root.endsWith("/") ? root : root + "/";
+        return path.startsWith(prefix) ? path.substring(prefix.length()) : path;
+    }
+
     public String corpusPairs() { return Fs.join(root, "corpus", "pairs"); }
     public String corpusVocab(String name) { return Fs.join(root, "corpus", "vocab", name + ".bpe"); }
     public String corpusFairseqDict(String lang) { return Fs.join(root, "corpus", "vocab", "dict." + lang + ".txt"); }
