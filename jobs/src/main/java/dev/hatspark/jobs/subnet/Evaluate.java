@@ -181,6 +181,11 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
                 timed._2().summary().anchorMs())));
         LOG.info("evaluate: latency of {} configs in {} interleaved passes, retest error {} here, label noise {}",
                 configs.size(), schedule.passes(), pct(timed._2().summary().retestError()), pct(labelNoise));
+        Double here = timed._2().summary().retestError();
+        if (here != null && labelNoise != null && here > 2 * labelNoise) {
+            LOG.warn("evaluate: its passes disagree by {}, over twice the label noise {}: something disturbed the timings;"
+                    + " time the winners again with evaluate alone in a fresh JVM", pct(here), pct(labelNoise));
+        }
         for (int i = 0; i < configs.size(); i++) {
             ArchConfig c = configs.get(i);
             String ckpt = checkpoints.get(c.hash());
