@@ -34,8 +34,13 @@ if [ "${SEPARATE:-0}" = 1 ]; then
   for b in ${budgets//,/ }; do i=$((i + 1)); sweep "sep${i}on$tag" --budgets "$b" "$@"; done
 fi
 
-# target tokens of one full-set and one subset evaluation (the same for every config)
-tok="(SELECT max(CASE WHEN fidelity = 'full' THEN target_tokens END) AS ft, max(CASE WHEN fidelity = 'subset' THEN target_tokens END) AS st FROM evaluations)"
+# target tokens of one full-set and one subset evaluation of the sweeps' validation set (the same for every config;
+# eval-subnet's evaluations in the same cache may use another set)
+tok="(SELECT max(CASE WHEN fidelity = 'full' THEN target_tokens END) AS ft, max(CASE WHEN fidelity = 'subset' THEN target_tokens END) AS st FROM evaluations WHERE evaluated_by LIKE 'sweep %')"
 "$here/submit/hat" sql --root "$root" "SELECT o.budget_ms, round(o.val_loss, 4) AS off3_best, round(n.val_loss, 4) AS on3_best, round(n.val_loss - o.val_loss, 4) AS diff FROM sweep_best o JOIN sweep_best n ON o.budget_ms = n.budget_ms AND o.sweep_id = 'off3' AND n.sweep_id = 'on3$tag' ORDER BY 1" 2>/dev/null | grep '^[|+]'
 "$here/submit/hat" sql --root "$root" "SELECT o.budget_ms, round(o.val_loss, 4) AS off10_best, round(n.val_loss, 4) AS on10_best, round(n.val_loss - o.val_loss, 4) AS diff FROM sweep_best o JOIN sweep_best n ON o.budget_ms = n.budget_ms AND o.sweep_id = 'off10' AND n.sweep_id = 'on10$tag' ORDER BY 1" 2>/dev/null | grep '^[|+]'
 "$here/submit/hat" sql --root "$root" "SELECT c.sweep_id, c.full_configs, c.raced_configs, c.full_configs * t.ft + c.raced_configs * t.st AS target_tokens, c.full_configs * t.ft AS off_equivalent_tokens_of_full FROM (SELECT sweep_id, count(DISTINCT CASE WHEN val_loss IS NOT NULL THEN config_hash END) AS full_configs, count(DISTINCT CASE WHEN subset_loss IS NOT NULL THEN config_hash END) AS raced_configs FROM sweep_population GROUP BY sweep_id) c CROSS JOIN $tok t ORDER BY c.sweep_id" 2>/dev/null | grep '^[|+]'
+if [ "${SEPARATE:-0}" = 1 ]; then
+  # the 10-budget lockstep sweep against the 10 separate sweeps of its budgets, same racing options
+  "$here/submit/hat" sql --root "$root" "SELECT round(sum(CASE WHEN s.sweep_id = 'on10$tag' THEN s.configs END) / sum(CASE WHEN s.sweep_id LIKE 'sep%on$tag' THEN s.configs END), 3) AS configs_vs_separate, round(sum(CASE WHEN s.sweep_id = 'on10$tag' THEN s.tokens END) / sum(CASE WHEN s.sweep_id LIKE 'sep%on$tag' THEN s.tokens END), 3) AS tokens_vs_separate FROM (SELECT c.sweep_id, c.raced_configs + c.full_only AS configs, c.full_configs * t.ft + c.raced_configs * t.st AS tokens FROM (SELECT sweep_id, count(DISTINCT CASE WHEN val_loss IS NOT NULL THEN config_hash END) AS full_configs, count(DISTINCT CASE WHEN subset_loss IS NOT NULL THEN config_hash END) AS raced_configs, count(DISTINCT CASE WHEN val_loss IS NOT NULL AND subset_loss IS NULL THEN config_hash END) AS full_only FROM sweep_population GROUP BY sweep_id) c CROSS JOIN $tok t) s" 2>/dev/null | grep '^[|+]'
+fi
