@@ -40,7 +40,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-
 /**
  * sweep: HAT's evolutionary search for many latency budgets in lockstep. Each generation is one Spark
  * job for all budgets: candidates are proposed under the predictor's budget, deduplicated by config
@@ -181,11 +180,11 @@ public final class Sweep implements Job<Sweep.Result> {
         meta.put("checkpoint", layout.relative(ckpt)); // a copied or moved run root resumes its sweeps
         meta.put("valid_sentences", validSentences);
         meta.put("racing", racing.describe(random));
-        String paramsJson = JSON.writeValueAsString(meta);
-        meta.put("checkpoint", ckpt);
-        String[] spellings = {paramsJson, JSON.writeValueAsString(meta)}; // sweeps started before recorded the full path
-        Timestamp started = checkRunsAndStart(spark, fs, dir, id, spellings);
-        paramsJson = spellings[0];
+        String relativeJson = JSON.writeValueAsString(meta);
+        meta.put("checkpoint", ckpt); // how sweeps started before recorded it
+        Started start = checkRunsAndStart(spark, fs, dir, id, relativeJson, JSON.writeValueAsString(meta));
+        Timestamp started = start.at();
+        String paramsJson = start.parameters();
 
         Evaluations.Key key = Evaluations.key(spark, layout, ckpt, validSentences, maxTokens);
         // started_at survives a restart (runs/), so it names this sweep run in the evaluations it appends
@@ -284,25 +283,28 @@ public final class Sweep implements Job<Sweep.Result> {
         fs.writeParquet(spark.createDataFrame(SweepTables.front(population, id), Tables.SWEEP_FRONT).coalesce(1), dir.front());
     }
 
+    /** When a sweep started and the parameters its runs/ row keeps. */
+    private record Started(Timestamp at, String parameters) {
+    }
+
     /**
-     * Checks a sweep being resumed was started with {@code params[0]} (or its older spelling {@code params[1]},
-     * which then stays in {@code params[0]}) and marks it running.
+     * Checks a sweep being resumed was started with {@code parameters} (or their older spelling {@code legacy},
+     * which it then keeps) and marks it running.
      */
-    private Timestamp checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String[] params) {
+    private Started checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String parameters, String legacy) {
         String path = dir.runs();
-        Timestamp started = Timestamp.from(Instant.now());
+        Started start = new Started(Timestamp.from(Instant.now()), parameters);
         if (fs.hasCurrent(path)) {
             Row r = spark.read().parquet(fs.current(path)).first();
             String stored = r.getAs("parameters");
-            if (!java.util.Arrays.asList(params).contains(stored)) {
+            if (!stored.equals(parameters) && !stored.equals(legacy)) {
                 throw new BadInputException("sweep '" + id + "' at " + dir.dir() + " was started with other parameters ("
                         + stored + "); use another --sweep-id or the same options");
             }
-            params[0] = stored;
-            started = r.getAs("started_at");
+            start = new Started(r.getAs("started_at"), stored);
         }
-        writeRuns(spark, fs, dir, id, params[0], started, null, "running");
-        return started;
+        writeRuns(spark, fs, dir, id, start.parameters(), start.at(), null, "running");
+        return start;
     }
 
     private void writeRuns(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String paramsJson, Timestamp started,

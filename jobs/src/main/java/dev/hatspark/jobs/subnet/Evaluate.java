@@ -179,9 +179,9 @@ public final class Evaluate implements Job<List<Evaluate.Result>> {
         LatencyRuns.append(spark, fs, layout, List.of(LatencyRuns.row(java.util.UUID.randomUUID().toString(), "evaluate", 0,
                 timed._1(), space.name, timedVocab, protocol, schedule, space.median().hash(), timed._2().summary(),
                 timed._2().summary().anchorMs())));
-        LOG.info("evaluate: latency of {} configs in {} interleaved passes, retest error {} here, label noise {}",
-                configs.size(), schedule.passes(), pct(timed._2().summary().retestError()), pct(labelNoise));
         Double here = timed._2().summary().retestError();
+        LOG.info("evaluate: latency of {} configs in {} interleaved passes, retest error {} here, label noise {}",
+                configs.size(), schedule.passes(), pct(here), pct(labelNoise));
         if (here != null && labelNoise != null && here > 2 * labelNoise) {
             LOG.warn("evaluate: its passes disagree by {}, over twice the label noise {}: something disturbed the timings;"
                     + " time the winners again with evaluate alone in a fresh JVM", pct(here), pct(labelNoise));
