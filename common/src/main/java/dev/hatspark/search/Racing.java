@@ -36,29 +36,62 @@ import java.util.TreeMap;
  * could otherwise crowd all of them out). A config promoted by any race is promoted. The configs ranked
  * at or above the slot are always promoted, so every parent slot is filled by a fully evaluated config,
  * and so is each budget's own best by subset loss.
+ *
+ * <p>Racing runs in nested stages ({@link Params#fractions}): the candidates a stage promotes are scored on
+ * the next stage's added sentences and raced again with the same rule on all the sentences they have been
+ * scored on so far (the pool now the candidates still in the race and the fully evaluated ones); the last
+ * stage's promotions are scored on the rest of the set and their full-set loss is the sum over all parts.
+ * So a promotion that then loses costs a larger subset, not the whole set, and a config that wins costs
+ * the whole set once.
  */
 public final class Racing {
     private Racing() {
     }
 
     /**
-     * The knobs. {@code fraction} of the validation sentences (at least {@code minSentences}) drawn once
-     * with {@code seed}; {@code k} standard errors of margin. Defaults: 10 %, at least 16, k = 2, seed 1
-     * (300 sentences of a newstest2013-sized set, 16 of the demo's 160).
+     * The knobs. Racing stages at {@code fractions} of the validation sentences (ascending, the first at least
+     * {@code minSentences}), nested: each stage's sentences hold the previous stage's, all drawn once with
+     * {@code seed}; {@code k} standard errors of margin at every stage. Defaults: stages at 10 % (at least 16)
+     * and 30 %, k = 2, seed 1 (300 and 900 sentences of a newstest2013-sized set, 16 and 48 of the demo's 160).
      */
-    public record Params(double fraction, int minSentences, double k, long seed) implements java.io.Serializable {
-        public static final Params DEFAULT = new Params(0.1, 16, 2.0, 1);
+    public record Params(double[] fractions, int minSentences, double k, long seed) implements java.io.Serializable {
+        public static final Params DEFAULT = new Params(new double[] {0.1, 0.3}, 16, 2.0, 1);
 
         public Params {
-            if (!(fraction > 0 && fraction <= 1) || minSentences < 2 || !(k >= 0)) {
-                throw new BadInputException("racing needs a subset fraction in (0, 1], at least 2 sentences and k >= 0;"
-                        + " got fraction " + fraction + ", min sentences " + minSentences + ", k " + k);
+            fractions = fractions.clone();
+            boolean ascending = fractions.length > 0;
+            for (int i = 0; i < fractions.length; i++) {
+                ascending &= fractions[i] > 0 && fractions[i] <= 1 && (i == 0 || fractions[i] > fractions[i - 1]);
+            }
+            if (!ascending || minSentences < 2 || !(k >= 0)) {
+                throw new BadInputException("racing needs ascending stage fractions in (0, 1], at least 2 sentences and k >= 0;"
+                        + " got fractions " + java.util.Arrays.toString(fractions) + ", min sentences " + minSentences + ", k " + k);
             }
         }
 
-        /** Subset size for a validation set of n sentences. */
+        /** The first stage's share of the validation set. */
+        public double fraction() {
+            return fractions[0];
+        }
+
+        /** Subset size of the first stage for a validation set of n sentences. */
         public int size(int n) {
-            return Math.min(n, Math.max(minSentences, (int) Math.round(fraction * n)));
+            return Math.min(n, Math.max(minSentences, (int) Math.round(fractions[0] * n)));
+        }
+
+        /**
+         * Cumulative sentence counts of the stages for n sentences: strictly increasing, a stage that would not add a
+         * sentence or would hold the whole set (that is the full evaluation) left out, except the first.
+         */
+        public int[] sizes(int n) {
+            List<Integer> out = new ArrayList<>(List.of(size(n)));
+            for (int i = 1; i < fractions.length; i++) {
+                int m = (int) Math.round(fractions[i] * n);
+                if (m > out.get(out.size() - 1) && m < n) {
+                    out.add(m);
+                }
+            }
+            return out.stream().mapToInt(Integer::intValue).toArray();
         }
     }
 
@@ -71,27 +104,53 @@ public final class Racing {
             }
             return s / tokens;
         }
+
+        /** This result followed by {@code next}'s (the next stage's increment): the sentences of both. */
+        public Subset then(Subset next) {
+            double[] nll = java.util.Arrays.copyOf(sentenceNll, sentenceNll.length + next.sentenceNll.length);
+            System.arraycopy(next.sentenceNll, 0, nll, sentenceNll.length, next.sentenceNll.length);
+            return new Subset(nll, tokens + next.tokens);
+        }
     }
 
     /** Paired difference of two subset losses (a − b, nats per target token) and its standard error. */
     public record Difference(double mean, double se) {
     }
 
-    /** Indices (ascending) of a seeded subset of {@code n} sentences: the same for every sweep with the same knobs. */
+    /** Indices (ascending) of the first stage's seeded subset of {@code n} sentences: the same for every sweep with the same knobs. */
     public static int[] subsetIndices(int n, Params p) {
-        int m = p.size(n);
-        int[] idx = new int[n];
+        return parts(n, p).get(0);
+    }
+
+    /**
+     * The validation set of {@code n} sentences cut into the stages' increments and the rest: element s holds the
+     * sentences stage s adds (ascending), the last element those only the full evaluation scores (possibly none).
+     * Stage s's sentences are the increments 0..s; all of them and the rest together are the whole set, once each.
+     */
+    public static List<int[]> parts(int n, Params p) {
+        int[] perm = new int[n];
         for (int i = 0; i < n; i++) {
-            idx[i] = i;
+            perm[i] = i;
         }
         SplittableRandom rng = new SplittableRandom(p.seed());
-        for (int i = 0; i < m; i++) { // partial Fisher-Yates: the first m are a uniform sample
+        for (int i = 0; i < n; i++) { // Fisher-Yates: every prefix is a uniform sample, so the stages nest
             int j = i + rng.nextInt(n - i);
-            int t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
+            int t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
         }
-        int[] out = java.util.Arrays.copyOf(idx, m);
+        List<int[]> out = new ArrayList<>();
+        int from = 0;
+        for (int m : p.sizes(n)) {
+            out.add(sorted(perm, from, m));
+            from = m;
+        }
+        out.add(sorted(perm, from, n));
+        return out;
+    }
+
+    private static int[] sorted(int[] a, int from, int to) {
+        int[] out = java.util.Arrays.copyOfRange(a, from, to);
         java.util.Arrays.sort(out);
         return out;
     }
@@ -150,6 +209,9 @@ public final class Racing {
         Map<Double, Race> races = new TreeMap<>();
         Set<String> promoted = new LinkedHashSet<>();
         generation.forEach((b, list) -> {
+            if (list.isEmpty()) { // every candidate of the budget dropped at an earlier stage
+                return;
+            }
             Set<String> distinct = new LinkedHashSet<>();
             Lockstep.parentPool(generation, b).forEach(c -> distinct.add(c.hash()));
             for (String h : distinct) {

@@ -35,18 +35,56 @@ class RacingTest {
         return new Racing.Subset(nll, 400); // 10 tokens a sentence
     }
 
+    private static Racing.Params params(long seed, double... fractions) {
+        return new Racing.Params(fractions, 16, 2, seed);
+    }
+
     @Test
     void theSubsetIsAFixedSeededSampleOfTheRequestedSize() {
-        Racing.Params p = new Racing.Params(0.1, 16, 2, 1);
+        Racing.Params p = params(1, 0.1);
         int[] a = Racing.subsetIndices(3000, p);
         assertEquals(300, a.length);
         assertEquals(300, Arrays.stream(a).distinct().count());
         assertTrue(Arrays.stream(a).allMatch(i -> i >= 0 && i < 3000));
         assertArrayEquals(a, Racing.subsetIndices(3000, p), "seeded");
-        assertFalse(Arrays.equals(a, Racing.subsetIndices(3000, new Racing.Params(0.1, 16, 2, 2))));
+        assertFalse(Arrays.equals(a, Racing.subsetIndices(3000, params(2, 0.1))));
         assertEquals(16, Racing.subsetIndices(160, p).length, "the minimum wins on small sets");
         assertEquals(10, Racing.subsetIndices(10, p).length, "never more than the set");
-        assertThrows(RuntimeException.class, () -> new Racing.Params(0, 16, 2, 1));
+        assertThrows(RuntimeException.class, () -> params(1, 0));
+        assertThrows(RuntimeException.class, () -> params(1, 0.3, 0.1), "stages ascend");
+        assertThrows(RuntimeException.class, () -> params(1));
+    }
+
+    @Test
+    void stagesAreNestedSubsetsAndTheirPartsCoverTheSetOnce() {
+        Racing.Params p = params(1, 0.1, 0.3);
+        List<int[]> parts = Racing.parts(3000, p);
+        assertEquals(3, parts.size(), "two stages' increments and the rest");
+        assertArrayEquals(new int[] {300, 600, 2100}, parts.stream().mapToInt(x -> x.length).toArray());
+        assertArrayEquals(Racing.parts(3000, params(1, 0.1)).get(0), parts.get(0),
+                "the first stage does not depend on the later ones: a single-stage sweep's subset and cache stay valid");
+        int[] all = parts.stream().flatMapToInt(Arrays::stream).sorted().toArray();
+        assertArrayEquals(java.util.stream.IntStream.range(0, 3000).toArray(), all, "every sentence in exactly one part");
+        for (int[] part : parts) {
+            assertTrue(java.util.stream.IntStream.range(1, part.length).allMatch(i -> part[i - 1] < part[i]), "ascending");
+        }
+        // the second stage's sentences are a seeded sample too: not simply the next indices after the first's
+        assertFalse(Arrays.equals(parts.get(1), Racing.parts(3000, params(2, 0.1, 0.3)).get(1)));
+        assertArrayEquals(new int[] {16, 48}, p.sizes(160), "the demo's 160 sentences");
+        assertArrayEquals(new int[] {16}, params(1, 0.05, 0.1).sizes(160), "a stage adding nothing to the minimum is left out");
+        assertArrayEquals(new int[] {10}, p.sizes(10), "a set smaller than the minimum: one stage of all of it");
+        assertEquals(0, Racing.parts(10, p).get(1).length, "and nothing left for the full evaluation");
+        assertArrayEquals(new int[] {16}, params(1, 0.1, 1.0).sizes(160), "the whole set is the full evaluation, not a stage");
+    }
+
+    @Test
+    void aStageResultExtendsThePreviousOnesSentenceBySentence() {
+        Racing.Subset a = new Racing.Subset(new double[] {1, 2}, 10);
+        Racing.Subset both = a.then(new Racing.Subset(new double[] {3}, 5));
+        assertArrayEquals(new double[] {1, 2, 3}, both.sentenceNll());
+        assertEquals(15, both.tokens());
+        assertEquals(6.0 / 15, both.loss(), 1e-12);
+        assertArrayEquals(new double[] {1, 2}, a.sentenceNll(), "the earlier result is unchanged");
     }
 
     @Test

@@ -124,7 +124,8 @@ class KillResumeSuite {
 
     static Arguments sweep() {
         return job("sweep", List.of("--sweep-id", "killed", "--hardware-id", hw, "--budgets", budgets(), "--population", "8",
-                        "--parents", "3", "--mutations", "3", "--crossovers", "2", "--generations", "5", "--max-tokens", "512"),
+                        "--parents", "3", "--mutations", "3", "--crossovers", "2", "--generations", "5", "--max-tokens", "512",
+                        "--racing-fraction", "0.2,0.5", "--racing-min-sentences", "8"),
                 List.of("sweeps/killed/population", "sweeps/killed/best", "sweeps/killed/front"), List.of(), List.of());
     }
 
@@ -280,8 +281,8 @@ class KillResumeSuite {
     }
 
     /**
-     * The sweep killed right after its n-th append to evaluations/ (racing: a generation's subset
-     * evaluations, then its promotions' full ones), before the generation reaches population/: the
+     * The sweep killed right after its n-th append to evaluations/ (racing: a generation's first stage,
+     * its second, then its promotions' full-set losses), before the generation reaches population/: the
      * resumed sweep must still write what an uninterrupted one writes, cache_hit and tokens included.
      */
     @ParameterizedTest(name = "sweep killed after evaluations append {0}")

@@ -267,6 +267,8 @@ class PipelineTest {
         s.generations = 4;
         s.seed = 3;
         s.maxTokens = 512;
+        s.racing.fractions = new double[] {0.2, 0.5}; // two racing stages on the ~40 validation sentences: 8, then 20
+        s.racing.minSentences = 8;
         return s;
     }
 
@@ -301,6 +303,19 @@ class PipelineTest {
         assertRacedHonestly("a");
         assertTrue(runs.<Long>getAs("subset_tokens") > 0 && runs.<Long>getAs("full_tokens") > 0, runs.toString());
         assertTrue(pop.where("fidelity = 'subset'").count() > 0, "some candidates lost their race");
+        assertTrue(pop.where("racing_stage = 2").count() > 0, "the second stage raced");
+        assertTrue(pop.where("fidelity = 'full' AND (racing_stage != 2 OR stage_tokens <= 0)").isEmpty(),
+                "every fully evaluated config passed both stages");
+        // racing's full-set loss is summed over the stages' parts and the rest: what one pass over the whole set gives
+        Row winner = spark.read().parquet(root + "/sweeps/a/best").orderBy("budget_ms").first();
+        Layout layout = new Layout(root);
+        String ckpt = new dev.hatspark.jobs.cli.CheckpointOption().resolve(new dev.hatspark.jobs.store.Fs(
+                spark.sparkContext().hadoopConfiguration()), layout);
+        try (var lease = dev.hatspark.jobs.supernet.ExecutorModels.evaluator(
+                dev.hatspark.jobs.supernet.Evaluations.key(spark, layout, ckpt, 0, 512))) {
+            assertEquals(lease.get().validLoss(dev.hatspark.space.ArchConfig.fromJson(winner.getAs("config_json"))),
+                    winner.<Double>getAs("val_loss"), 1e-5);
+        }
     }
 
     /**

@@ -15,6 +15,7 @@ import org.apache.spark.sql.SparkSession;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,20 +32,25 @@ final class Races {
     private final SparkSession spark;
     private final Layout layout;
     private final Evaluations.Key full;
-    private final Evaluations.Key subset;
+    /** The racing stages' keys (the sentences each adds), then the rest of the set; empty without racing. */
+    private final List<Evaluations.Key> stages = new ArrayList<>();
+    private final Evaluations.Key rest;
     private final Racing.Params params;
     private final int parents;
     private final int qkv;
     private final int vocab;
     private final Map<String, Double> fullCache;
-    private final Map<String, Racing.Subset> subsetCache;
+    /** Per stage: config hash → its result on the sentences that stage adds. */
+    private final List<Map<String, Racing.Subset>> stageCache = new ArrayList<>();
     /** Configs this sweep has promoted to (or, without racing, evaluated on) the whole validation set. */
     private final Set<String> promoted = new HashSet<>();
+    /** Config hash → the deepest racing stage (1-based) this sweep has scored it on. */
+    private final Map<String, Integer> deepest = new HashMap<>();
     /** evaluated_by of this sweep run's evaluations: "sweep <id> <started_at>". */
     private final String runTag;
-    /** Config hash → the generation tag of this run's evaluations already in the cache, per fidelity (a resume). */
+    /** Config hash → the generation tag of this run's evaluations already in the cache, per key (a resume). */
     private final Map<String, String> ownFull;
-    private final Map<String, String> ownSubset;
+    private final List<Map<String, String>> ownStage = new ArrayList<>();
 
     Races(SparkSession spark, Layout layout, Evaluations.Key full, Racing.Params params, int parents, int qkv, int vocab,
           String runTag) {
@@ -56,11 +62,15 @@ final class Races {
         this.qkv = qkv;
         this.vocab = vocab;
         this.fullCache = Evaluations.cached(spark, layout, full);
-        this.subset = params == null ? null : full.subset(params);
-        this.subsetCache = params == null ? new HashMap<>() : Evaluations.cachedSubsets(spark, layout, subset);
         this.runTag = runTag;
         this.ownFull = Evaluations.evaluatedBy(spark, layout, full, runTag + " ");
-        this.ownSubset = params == null ? Map.of() : Evaluations.evaluatedBy(spark, layout, subset, runTag + " ");
+        List<Evaluations.Key> parts = params == null ? List.of() : full.parts(params);
+        this.rest = parts.isEmpty() ? null : parts.get(parts.size() - 1);
+        for (Evaluations.Key k : parts.subList(0, Math.max(0, parts.size() - 1))) {
+            stages.add(k);
+            stageCache.add(Evaluations.cachedSubsets(spark, layout, k));
+            ownStage.add(Evaluations.evaluatedBy(spark, layout, k, runTag + " "));
+        }
     }
 
     /** What generation {@code g} of this run marks its evaluations with. */
@@ -68,14 +78,23 @@ final class Races {
         return runTag + " generation " + g;
     }
 
-    /** What a generation's evaluation did: fresh configs per fidelity, the races, and task times. */
-    record Outcome(Set<String> freshSubset, Set<String> freshFull, Racing.Decision decision, int raced,
-                   double slowestTaskS, double meanTaskS, long subsetTokens, long fullTokens) {
+    /**
+     * What a generation's evaluation did: per config the target tokens of racing stages it scored (fresh), the
+     * configs it evaluated in full (fresh), each stage's decision, and task times.
+     */
+    record Outcome(Map<String, Long> freshStages, Set<String> freshFull, List<Racing.Decision> decisions,
+                   Map<String, Integer> decidedAt, int raced, int[] scored, double slowestTaskS, double meanTaskS,
+                   long stageTokens, long fullTokens) {
         String summary() {
-            return decision == null
-                    ? String.format("%d evaluated (%d target tokens)", freshFull.size(), fullTokens)
-                    : String.format("raced %d (%d evaluated on the subset, %d tokens), promoted %d (%d evaluated in full,"
-                    + " %d tokens)", raced, freshSubset.size(), subsetTokens, decision.promoted().size(), freshFull.size(), fullTokens);
+            if (decisions.isEmpty()) {
+                return String.format("%d evaluated (%d target tokens)", freshFull.size(), fullTokens);
+            }
+            StringBuilder sb = new StringBuilder("raced " + raced);
+            for (int s = 0; s < decisions.size(); s++) {
+                sb.append(String.format(", stage %d: %d scored, %d promoted", s + 1, scored[s], decisions.get(s).promoted().size()));
+            }
+            return sb.append(String.format(" (%d racing tokens); %d evaluated in full (%d tokens)", stageTokens, freshFull.size(),
+                    fullTokens)).toString();
         }
     }
 
@@ -86,62 +105,145 @@ final class Races {
         return m;
     }
 
-    /** After a restart: every config the committed generations hold at full fidelity. */
+    /** After a restart: every config the committed generations hold at full fidelity, and how far each was raced. */
     void resume(List<Row> population) {
-        population.stream().filter(r -> "full".equals(r.getString(r.fieldIndex("fidelity"))))
-                .forEach(r -> promoted.add(r.getString(r.fieldIndex("config_hash"))));
+        for (Row r : population) {
+            String h = r.getString(r.fieldIndex("config_hash"));
+            if ("full".equals(r.getString(r.fieldIndex("fidelity")))) {
+                promoted.add(h);
+            }
+            int i = r.fieldIndex("racing_stage");
+            if (!r.isNullAt(i)) {
+                deepest.merge(h, r.getInt(i), Math::max);
+            }
+        }
+    }
+
+    /** A config's result on the sentences of stages 0..s together. */
+    private Racing.Subset upTo(String h, int s) {
+        Racing.Subset out = stageCache.get(0).get(h);
+        for (int i = 1; i <= s; i++) {
+            out = out.then(stageCache.get(i).get(h));
+        }
+        return out;
     }
 
     /**
-     * Evaluates generation {@code g}: subset first and promotions to the full set with racing, else all in
-     * full. Fresh are the configs it evaluates now or, resumed, evaluated before the kill.
+     * Evaluates generation {@code g}. With racing, every stage scores the configs still in the race on its
+     * sentences and races them; the last stage's promotions are scored on the rest, and their full-set loss
+     * is the sum over all parts. Without, all in full. Fresh are the configs it evaluates now or, resumed,
+     * evaluated before the kill.
      */
     Outcome evaluate(int g, Map<Double, List<Candidate>> generation, Map<String, ArchConfig> unique, String label) {
         String tag = tag(g);
         double[] task = new double[2];
-        Set<String> freshSubset = new HashSet<>();
-        Racing.Decision decision = null;
+        Map<String, Long> freshStages = new HashMap<>();
+        List<Racing.Decision> decisions = new ArrayList<>();
+        Map<String, Integer> decidedAt = new HashMap<>();
+        int[] scored = new int[stages.size()];
         int raced = 0;
         Set<String> toFull;
         if (params == null) {
             toFull = unique.keySet();
         } else {
-            Set<String> need = Racing.subsetNeeded(generation);
-            raced = (int) need.stream().filter(h -> !promoted.contains(h)).count();
-            List<ArchConfig> todo = need.stream().filter(h -> !subsetCache.containsKey(h)).map(unique::get).toList();
-            need.stream().filter(h -> tag.equals(ownSubset.get(h))).forEach(freshSubset::add);
-            for (Evaluations.Evaluation e : run(subset, todo, label + ": race " + todo.size() + " configs on the subset", tag, task)) {
-                subsetCache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
-                freshSubset.add(e.configHash());
+            Set<String> alive = new LinkedHashSet<>(Racing.subsetNeeded(generation));
+            raced = (int) alive.stream().filter(h -> !promoted.contains(h)).count();
+            for (int s = 0; s < stages.size(); s++) {
+                Evaluations.Key key = stages.get(s);
+                Map<String, Racing.Subset> cache = stageCache.get(s);
+                long tokens = key.tokens();
+                Map<String, String> own = ownStage.get(s);
+                alive.stream().filter(h -> tag.equals(own.get(h))).forEach(h -> freshStages.merge(h, tokens, Long::sum));
+                List<ArchConfig> todo = alive.stream().filter(h -> !cache.containsKey(h)).map(unique::get).toList();
+                String what = String.format("%s: racing stage %d/%d, %d configs on %d sentences", label, s + 1, stages.size(),
+                        todo.size(), key.valid().size());
+                for (Evaluations.Evaluation e : run(key, todo, what, tag, task, true)) {
+                    cache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
+                    freshStages.merge(e.configHash(), tokens, Long::sum);
+                }
+                scored[s] = (int) alive.stream().filter(freshStages::containsKey).count();
+                Map<String, Racing.Subset> sofar = new HashMap<>();
+                for (String h : alive) {
+                    sofar.put(h, upTo(h, s));
+                }
+                Racing.Decision d = Racing.decide(only(generation, alive), parents, promoted, sofar, params.k());
+                decisions.add(d);
+                for (String h : alive) {
+                    if (!promoted.contains(h)) {
+                        deepest.merge(h, s + 1, Math::max);
+                        decidedAt.put(h, s);
+                    }
+                }
+                Set<String> next = new LinkedHashSet<>(d.promoted());
+                alive.stream().filter(promoted::contains).forEach(next::add); // fully evaluated: still ranked
+                alive = next;
             }
-            decision = Racing.decide(generation, parents, promoted, subsetCache, params.k());
-            toFull = decision.promoted();
+            toFull = decisions.get(decisions.size() - 1).promoted();
         }
-        List<ArchConfig> todo = toFull.stream().filter(h -> !fullCache.containsKey(h)).map(unique::get).toList();
+        List<String> todo = toFull.stream().filter(h -> !fullCache.containsKey(h)).sorted().toList();
         Set<String> freshFull = new HashSet<>();
         toFull.stream().filter(h -> tag.equals(ownFull.get(h))).forEach(freshFull::add);
-        for (Evaluations.Evaluation e : run(full, todo, label + ": evaluate " + todo.size() + " configs", tag, task)) {
+        List<Evaluations.Evaluation> done = params == null
+                ? run(full, todo.stream().map(unique::get).toList(), label + ": evaluate " + todo.size() + " configs", tag, task, true)
+                : completeInFull(todo, unique, label, tag, task);
+        for (Evaluations.Evaluation e : done) {
             fullCache.put(e.configHash(), e.valLoss());
             freshFull.add(e.configHash());
         }
         promoted.addAll(toFull);
-        long subsetTokens = subset == null ? 0 : freshSubset.size() * tokens(subset);
-        return new Outcome(freshSubset, freshFull, decision, raced, task[0], task[1], subsetTokens,
-                freshFull.size() * tokens(full));
+        long stageTokens = freshStages.values().stream().mapToLong(Long::longValue).sum();
+        return new Outcome(freshStages, freshFull, decisions, decidedAt, raced, scored, task[0], task[1], stageTokens,
+                freshFull.size() * fullTokensEach());
     }
 
-    private static long tokens(Evaluations.Key k) {
-        return k.valid().stream().mapToLong(p -> p[1].length + 1).sum(); // + EOS, as the evaluator counts
+    /**
+     * Full-set losses of racing's last promotions: scored on the rest of the set, summed with their stages'
+     * results, and appended to the cache as full-set rows (the parts of the rest are not kept on their own).
+     */
+    private List<Evaluations.Evaluation> completeInFull(List<String> todo, Map<String, ArchConfig> unique, String label,
+                                                        String tag, double[] task) {
+        int last = stages.size() - 1;
+        List<Evaluations.Evaluation> out = new ArrayList<>();
+        if (rest.valid().isEmpty()) { // the last stage held the whole set
+            for (String h : todo) {
+                Racing.Subset all = upTo(h, last);
+                out.add(new Evaluations.Evaluation(h, unique.get(h).toJson(), all.loss(), 0, 0, 0, all.tokens(), null));
+            }
+        } else {
+            String what = String.format("%s: evaluate %d configs in full (the other %d sentences)", label, todo.size(),
+                    rest.valid().size());
+            for (Evaluations.Evaluation e : run(rest, todo.stream().map(unique::get).toList(), what, tag, task, false)) {
+                Racing.Subset all = upTo(e.configHash(), last).then(new Racing.Subset(e.sentenceNll(), e.tokens()));
+                out.add(new Evaluations.Evaluation(e.configHash(), e.configJson(), all.loss(), e.evalMs(), e.partition(),
+                        e.partitionMs(), all.tokens(), null));
+            }
+        }
+        Evaluations.append(spark, layout, full, out, tag);
+        return out;
     }
 
-    /** One Spark job; appends to the cache; adds its slowest and mean task seconds to {@code task}. */
+    /** Target tokens a full evaluation scores: the whole set, or with racing only the rest after the stages. */
+    private long fullTokensEach() {
+        return (params == null ? full : rest).tokens();
+    }
+
+    /** The generation with only the candidates in {@code alive}, per budget. */
+    private static Map<Double, List<Candidate>> only(Map<Double, List<Candidate>> generation, Set<String> alive) {
+        Map<Double, List<Candidate>> out = new java.util.TreeMap<>();
+        generation.forEach((b, list) -> out.put(b, list.stream().filter(c -> alive.contains(c.hash())).toList()));
+        return out;
+    }
+
+    /** One Spark job, appended to the cache when {@code append}; adds its slowest and mean task seconds to {@code task}. */
     private List<Evaluations.Evaluation> run(Evaluations.Key key, List<ArchConfig> todo, String description, String tag,
-                                             double[] task) {
+                                             double[] task, boolean append) {
         // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
         spark.sparkContext().setJobDescription(description);
         List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, qkv, vocab);
         spark.sparkContext().setJobDescription(null);
-        Evaluations.append(spark, layout, key, fresh, tag);
+        if (append) {
+            Evaluations.append(spark, layout, key, fresh, tag);
+        }
         Map<Integer, Double> partMs = new HashMap<>();
         fresh.forEach(e -> partMs.put(e.partition(), e.partitionMs()));
         task[0] += partMs.values().stream().mapToDouble(Double::doubleValue).max().orElse(0) / 1e3;
@@ -151,26 +253,32 @@ final class Races {
 
     /** The generation's rows of population/: full-set loss where this sweep has one, the race otherwise. */
     List<Row> populationRows(String id, int g, Map<Double, List<Candidate>> pop, Outcome out) {
-        long subsetTokens = subset == null ? 0 : tokens(subset);
-        long fullTokens = tokens(full);
+        long fullTokens = fullTokensEach();
+        long[] cumulative = new long[stages.size()];
+        for (int s = 0; s < stages.size(); s++) {
+            cumulative[s] = (s == 0 ? 0 : cumulative[s - 1]) + stages.get(s).tokens();
+        }
         List<Row> rows = new ArrayList<>();
         pop.forEach((b, list) -> {
-            Racing.Race race = out.decision() == null ? null : out.decision().races().get(b);
             for (int i = 0; i < list.size(); i++) {
                 Candidate c = list.get(i);
                 String h = c.hash();
                 ArchConfig a = c.config();
                 double ffn = Features.hat10(a)[6]; // HAT's mean decoder FFN dim
                 boolean isFull = promoted.contains(h);
-                Racing.Subset s = subsetCache.get(h);
+                Racing.Subset s = stageCache.isEmpty() ? null : stageCache.get(0).get(h);
+                Integer at = out.decidedAt().get(h);
+                Racing.Race race = at == null ? null : out.decisions().get(at).races().get(b);
                 Racing.Difference d = race == null ? null : race.differences().get(h);
-                boolean fresh = isFull ? out.freshFull().contains(h) : out.freshSubset().contains(h);
+                Integer stage = deepest.get(h);
+                boolean fresh = isFull ? out.freshFull().contains(h) : out.freshStages().containsKey(h);
                 rows.add(RowFactory.create(id, b, g, i, h, a.toJson(), a.encoderEmbedDim(), a.encoderLayerNum(),
                         a.decoderEmbedDim(), a.decoderLayerNum(), ffn, c.predictedMs(), isFull ? fullCache.get(h) : null,
                         c.origin(), c.parentHashes().toArray(new String[0]), !fresh,
                         isFull ? Evaluations.FULL : Evaluations.SUBSET, s == null ? null : s.loss(),
                         d == null ? null : d.mean() - params.k() * d.se(),
-                        out.freshSubset().contains(h) ? subsetTokens : 0L, out.freshFull().contains(h) ? fullTokens : 0L));
+                        out.freshStages().getOrDefault(h, 0L), out.freshFull().contains(h) ? fullTokens : 0L,
+                        stage, stage == null ? null : cumulative[stage - 1]));
             }
         });
         return rows;

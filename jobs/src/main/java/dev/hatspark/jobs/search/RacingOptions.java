@@ -13,14 +13,16 @@ public final class RacingOptions {
             + " only those that could still become parents; off: every candidate on the whole set (HAT). Default: ${DEFAULT-VALUE}")
     public String mode = "on";
 
-    @Option(names = "--racing-fraction", description = "Share of the validation sentences in the racing subset. Default: ${DEFAULT-VALUE}")
-    public double fraction = Racing.Params.DEFAULT.fraction();
+    @Option(names = "--racing-fraction", split = ",", paramLabel = "F[,F...]", description = "Shares of the validation"
+            + " sentences the racing stages score (ascending; nested subsets, each stage racing again the candidates the one"
+            + " before promoted). Default: 0.1,0.3")
+    public double[] fractions = Racing.Params.DEFAULT.fractions();
 
-    @Option(names = "--racing-min-sentences", description = "Racing subset size at least. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--racing-min-sentences", description = "The first racing stage's size at least. Default: ${DEFAULT-VALUE}")
     public int minSentences = Racing.Params.DEFAULT.minSentences();
 
     @Option(names = "--racing-k", description = "Margin in standard errors of the paired subset difference: a candidate is"
-            + " not evaluated in full when its subset loss exceeds, by more than k SE, that of the config holding the last"
+            + " dropped from the race when its loss on the stage's sentences exceeds, by more than k SE, that of the config holding the last"
             + " parent slot of its budget's parent pool (and of its budget's best, for the winner race). Default: ${DEFAULT-VALUE}")
     public double k = Racing.Params.DEFAULT.k();
 
@@ -29,7 +31,7 @@ public final class RacingOptions {
         if (!mode.equals("on") && !mode.equals("off")) {
             throw new BadInputException("--racing must be on or off, got '" + mode + "'");
         }
-        return mode.equals("off") || random ? null : new Racing.Params(fraction, minSentences, k, Racing.Params.DEFAULT.seed());
+        return mode.equals("off") || random ? null : new Racing.Params(fractions, minSentences, k, Racing.Params.DEFAULT.seed());
     }
 
     /** What the runs table records: a resumed sweep must race with the same knobs. */
@@ -38,7 +40,11 @@ public final class RacingOptions {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("mode", p == null ? "off" : "on");
         if (p != null) {
-            m.put("fraction", p.fraction());
+            if (p.fractions().length == 1) {
+                m.put("fraction", p.fraction()); // as single-stage sweeps recorded it, so they resume
+            } else {
+                m.put("fractions", p.fractions());
+            }
             m.put("min_sentences", p.minSentences());
             m.put("k", p.k());
             m.put("seed", p.seed());

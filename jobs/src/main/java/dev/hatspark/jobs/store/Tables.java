@@ -170,9 +170,11 @@ public final class Tables {
             .add("cache_hit", BooleanType, false)
             .add("fidelity", StringType, false)         // full (val_loss holds its full-set loss) or subset
             .add("subset_loss", DoubleType, true)       // racing subset loss; null when not raced
-            .add("subset_margin", DoubleType, true)     // subset loss minus the budget's reference's, minus k·SE
-            .add("subset_tokens", LongType, false)      // target tokens this generation's job scored for this config
-            .add("full_tokens", LongType, false);
+            .add("subset_margin", DoubleType, true)     // at the deciding stage: loss minus the reference's, minus k·SE
+            .add("subset_tokens", LongType, false)      // target tokens this generation's racing stages scored for this config
+            .add("full_tokens", LongType, false)        // target tokens this generation's full evaluation scored for it
+            .add("racing_stage", IntegerType, true)     // deepest racing stage (1-based) the sweep has scored it on so far
+            .add("stage_tokens", LongType, true);       // target tokens of all the sentences of that stage
 
     /** sweeps/&lt;id&gt;/best: each budget's winner so far. */
     public static final StructType SWEEP_BEST = new StructType()

@@ -53,10 +53,22 @@ public final class Evaluations {
     /** What the cache key needs: the weights and the validation set (the whole one, or a racing subset). */
     public record Key(String checkpoint, String checkpointId, String validSetId, List<int[][]> valid, int maxTokens,
                       String fidelity) implements Serializable {
-        /** The racing subset of this key's validation set: same weights, the seeded sentences of {@code p}. */
-        public Key subset(Racing.Params p) {
-            Corpus.ValidSet sub = new Corpus.ValidSet(validSetId, valid).subset(Racing.subsetIndices(valid.size(), p));
-            return new Key(checkpoint, checkpointId, sub.id(), sub.pairs(), maxTokens, SUBSET);
+        /**
+         * The racing parts of this key's validation set ({@link Racing#parts}): one key per stage for the sentences
+         * it adds, then one for the rest (possibly empty); same weights, each with its own content id.
+         */
+        public List<Key> parts(Racing.Params p) {
+            List<Key> out = new ArrayList<>();
+            for (int[] idx : Racing.parts(valid.size(), p)) {
+                Corpus.ValidSet sub = new Corpus.ValidSet(validSetId, valid).subset(idx);
+                out.add(new Key(checkpoint, checkpointId, sub.id(), sub.pairs(), maxTokens, SUBSET));
+            }
+            return out;
+        }
+
+        /** Target tokens the evaluator scores on this key's sentences (each with its EOS). */
+        public long tokens() {
+            return valid.stream().mapToLong(p -> p[1].length + 1).sum();
         }
     }
 

@@ -31,11 +31,11 @@ public final class ExecutorModels {
     /** A sweep uses one checkpoint; two let a job on another checkpoint overlap without reloading each time. */
     static final int CAPACITY = 2;
     private static final LeasedCache<String, SuperTransformer> MODELS = new LeasedCache<>(CAPACITY, SuperTransformer::close);
-    /** Batches per validation set: a racing sweep uses two sets (subset and full) on one model. Plain Java arrays. */
+    /** Batches per validation set: a racing sweep uses one per stage and one for the rest. Plain Java arrays. */
     private static final Map<String, List<Batch>> BATCHES = Collections.synchronizedMap(new LinkedHashMap<>(8, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, List<Batch>> eldest) {
-            return size() > 2 * CAPACITY;
+            return size() > 4 * CAPACITY;
         }
     });
     private static final NDManager ROOT = NDManager.newBaseManager();
