@@ -51,11 +51,12 @@ public final class Racing {
     /**
      * The knobs. Racing stages at {@code fractions} of the validation sentences (ascending, the first at least
      * {@code minSentences}), nested: each stage's sentences hold the previous stage's, all drawn once with
-     * {@code seed}; {@code k} standard errors of margin at every stage. Defaults: stages at 10 % (at least 16)
-     * and 30 %, k = 2, seed 1 (300 and 900 sentences of a newstest2013-sized set, 16 and 48 of the demo's 160).
+     * {@code seed}; {@code k} standard errors of margin at every stage, and an indifference zone of {@code delta}
+     * nats ({@link #decide(Map, int, Set, Map, double, double)}). Defaults: stages at 10 % (at least 16) and 30 %,
+     * k = 2, delta 0, seed 1 (300 and 900 sentences of a newstest2013-sized set, 16 and 48 of the demo's 160).
      */
-    public record Params(double[] fractions, int minSentences, double k, long seed) implements java.io.Serializable {
-        public static final Params DEFAULT = new Params(new double[] {0.1, 0.3}, 16, 2.0, 1);
+    public record Params(double[] fractions, int minSentences, double k, double delta, long seed) implements java.io.Serializable {
+        public static final Params DEFAULT = new Params(new double[] {0.1, 0.3}, 16, 2.0, 0, 1);
 
         public Params {
             fractions = fractions.clone();
@@ -63,9 +64,10 @@ public final class Racing {
             for (int i = 0; i < fractions.length; i++) {
                 ascending &= fractions[i] > 0 && fractions[i] <= 1 && (i == 0 || fractions[i] > fractions[i - 1]);
             }
-            if (!ascending || minSentences < 2 || !(k >= 0)) {
-                throw new BadInputException("racing needs ascending stage fractions in (0, 1], at least 2 sentences and k >= 0;"
-                        + " got fractions " + java.util.Arrays.toString(fractions) + ", min sentences " + minSentences + ", k " + k);
+            if (!ascending || minSentences < 2 || !(k >= 0) || !(delta >= 0 && delta < 1)) {
+                throw new BadInputException("racing needs ascending stage fractions in (0, 1], at least 2 sentences, k >= 0 and"
+                        + " a delta in [0, 1) nats; got fractions " + java.util.Arrays.toString(fractions) + ", min sentences "
+                        + minSentences + ", k " + k + ", delta " + delta);
             }
         }
 
@@ -206,6 +208,18 @@ public final class Racing {
      */
     public static Decision decide(Map<Double, List<Candidate>> generation, int parents, Set<String> full,
                                   Map<String, Subset> subset, double k) {
+        return decide(generation, parents, full, subset, k, 0);
+    }
+
+    /**
+     * {@link #decide} with an indifference zone of {@code delta} nats: a config below the slot is promoted only if
+     * it could beat the reference (or, in the winner race, the budget's best) by at least delta, i.e. unless
+     * {@code diff - k SE > -delta}. The slots' holders and the budget's own best always go on. delta = 0 is the
+     * exact rule; a positive delta trades parents that are at most about delta better than the slot's holder
+     * for fewer full evaluations.
+     */
+    public static Decision decide(Map<Double, List<Candidate>> generation, int parents, Set<String> full,
+                                  Map<String, Subset> subset, double k, double delta) {
         Map<Double, Race> races = new TreeMap<>();
         Set<String> promoted = new LinkedHashSet<>();
         generation.forEach((b, list) -> {
@@ -221,7 +235,8 @@ public final class Racing {
             }
             List<String> bySubset = new ArrayList<>(distinct);
             bySubset.sort(Comparator.comparingDouble((String h) -> subset.get(h).loss()).thenComparing(h -> h));
-            String ref = bySubset.get(Math.min(parents, bySubset.size()) - 1);
+            Set<String> slots = new LinkedHashSet<>(bySubset.subList(0, Math.min(parents, bySubset.size())));
+            String ref = bySubset.get(slots.size() - 1);
             // the winner race: the budget's own best by subset loss (its best-so-far row may come from
             // any of its candidates, even in the last generation, where no parents are picked any more)
             String own = list.stream().map(Candidate::hash)
@@ -237,7 +252,8 @@ public final class Racing {
                 Difference d = difference(subset.get(h), subset.get(ref));
                 diffs.put(h, d);
                 Difference w = ownHashes.contains(h) ? difference(subset.get(h), subset.get(own)) : null;
-                if (d.mean() - k * d.se() <= 0 || (w != null && w.mean() - k * w.se() <= 0)) {
+                if (slots.contains(h) || h.equals(own) || d.mean() - k * d.se() + delta <= 0
+                        || (w != null && w.mean() - k * w.se() + delta <= 0)) {
                     in.add(h);
                 }
             }

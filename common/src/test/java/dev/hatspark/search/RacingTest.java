@@ -36,7 +36,7 @@ class RacingTest {
     }
 
     private static Racing.Params params(long seed, double... fractions) {
-        return new Racing.Params(fractions, 16, 2, seed);
+        return new Racing.Params(fractions, 16, 2, 0, seed);
     }
 
     @Test
@@ -122,6 +122,11 @@ class RacingTest {
         Racing.Difference diff = d.races().get(50.0).differences().get(g0.get(3).hash());
         assertEquals(0.02, diff.mean(), 1e-9);
         assertEquals(0.0128, diff.se(), 1e-4);
+        // an indifference zone of 0.01 nats: 0.02 - 2 x 0.0128 + 0.01 > 0, so the fourth is out; the slots' holders stay in
+        // whatever the zone, though the first two are within 2 SE + delta of nothing they must beat
+        assertEquals(Set.of(g0.get(0).hash(), g0.get(1).hash(), g0.get(2).hash()), Racing.decide(gen, 3, Set.of(), sub, 2.0, 0.01).promoted());
+        assertEquals(Set.of(g0.get(0).hash(), g0.get(1).hash(), g0.get(2).hash()), Racing.decide(gen, 3, Set.of(), sub, 2.0, 0.5).promoted());
+        assertEquals(want, Racing.decide(gen, 3, Set.of(), sub, 2.0, 0.005).promoted(), "0.02 - 0.0256 + 0.005 <= 0: still in");
         sub.put(g0.get(3).hash(), plus(sub.get(g0.get(2).hash()), 1, -0.5)); // 0.025 worse, SE 0.0120: out
         assertFalse(Racing.decide(gen, 3, Set.of(), sub, 2.0).promoted().contains(g0.get(3).hash()));
     }

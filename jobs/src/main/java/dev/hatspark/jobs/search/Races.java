@@ -166,7 +166,7 @@ final class Races {
                 for (String h : alive) {
                     sofar.put(h, upTo(h, s));
                 }
-                Racing.Decision d = Racing.decide(only(generation, alive), parents, promoted, sofar, params.k());
+                Racing.Decision d = Racing.decide(only(generation, alive), parents, promoted, sofar, params.k(), params.delta());
                 decisions.add(d);
                 for (String h : alive) {
                     if (!promoted.contains(h)) {
@@ -276,7 +276,7 @@ final class Races {
                         a.decoderEmbedDim(), a.decoderLayerNum(), ffn, c.predictedMs(), isFull ? fullCache.get(h) : null,
                         c.origin(), c.parentHashes().toArray(new String[0]), !fresh,
                         isFull ? Evaluations.FULL : Evaluations.SUBSET, s == null ? null : s.loss(),
-                        d == null ? null : d.mean() - params.k() * d.se(),
+                        d == null ? null : d.mean() - params.k() * d.se() + params.delta(),
                         out.freshStages().getOrDefault(h, 0L), out.freshFull().contains(h) ? fullTokens : 0L,
                         stage, stage == null ? null : cumulative[stage - 1]));
             }

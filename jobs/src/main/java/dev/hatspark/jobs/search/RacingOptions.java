@@ -26,12 +26,17 @@ public final class RacingOptions {
             + " parent slot of its budget's parent pool (and of its budget's best, for the winner race). Default: ${DEFAULT-VALUE}")
     public double k = Racing.Params.DEFAULT.k();
 
+    @Option(names = "--racing-delta", description = "Indifference zone in nats: a candidate that does not hold a parent slot is"
+            + " raced on only if it could beat the slot's holder by at least this much (0: the exact rule; a positive value"
+            + " spends fewer full evaluations on candidates about level with the parents). Default: ${DEFAULT-VALUE}")
+    public double delta = Racing.Params.DEFAULT.delta();
+
     /** The racing parameters, or null when candidates are evaluated in full (off, or random search: a baseline). */
     public Racing.Params params(boolean random) {
         if (!mode.equals("on") && !mode.equals("off")) {
             throw new BadInputException("--racing must be on or off, got '" + mode + "'");
         }
-        return mode.equals("off") || random ? null : new Racing.Params(fractions, minSentences, k, Racing.Params.DEFAULT.seed());
+        return mode.equals("off") || random ? null : new Racing.Params(fractions, minSentences, k, delta, Racing.Params.DEFAULT.seed());
     }
 
     /** What the runs table records: a resumed sweep must race with the same knobs. */
@@ -47,6 +52,9 @@ public final class RacingOptions {
             }
             m.put("min_sentences", p.minSentences());
             m.put("k", p.k());
+            if (p.delta() > 0) {
+                m.put("delta", p.delta()); // recorded only when set, so sweeps started before it resume
+            }
             m.put("seed", p.seed());
         }
         return m;
