@@ -5,23 +5,18 @@ full-set loss) would all have been promoted; if so the racing sweep follows the 
 with the same best losses, so its token ratio is exact. Needs subset results (a racing sweep on the same
 root raced them) for every config of the trajectory. Input: the JSON dumps written by racing-replay.sh.
   racing-replay.py DUMPDIR SWEEP_ID [PARENTS]"""
-import glob, json, math, sys
-from collections import defaultdict
+import math, sys
+import replay_dump
 
 dump, sweep = sys.argv[1], sys.argv[2]
 P = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-rows = lambda name: (json.loads(l) for f in sorted(glob.glob(f"{dump}/{name}/part-*")) for l in open(f))
+rows = lambda name: replay_dump.rows(dump, name)
 sub, tokens = {}, {}
 for r in rows("evaluations"):
     tokens[r["fidelity"]] = r["target_tokens"]
     if r["fidelity"] == "subset":
         sub[r["config_hash"]] = (r["sentence_nll"], r["target_tokens"])
-gens = defaultdict(lambda: defaultdict(dict))  # generation -> budget -> hash -> full-set loss
-ms = {}
-for r in rows("population"):
-    if r["sweep_id"] == sweep:
-        gens[r["generation"]][r["budget_ms"]][r["config_hash"]] = r["full_loss"]
-        ms[r["config_hash"]] = r["predicted_latency_ms"]
+gens, ms = replay_dump.trajectory(dump, sweep)  # generation -> budget -> hash -> full-set loss; hash -> ms
 
 def pool(gen, b):  # Lockstep.parentPool: the budget's candidates plus the other budgets' that fit it
     m = dict(gen[b])

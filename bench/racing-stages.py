@@ -7,20 +7,15 @@ seeded Python samples, not the sweep's own (any uniform nested sample is the sam
 sentences, not tokens (a uniform sample holds the same share of both on average). A rule is exact while no
 true parent is dropped (the last column), since the trajectory then stays the off sweep's.
   racing-stages.py DUMPDIR SWEEP_ID [PARENTS [TOKENS_PER_SENTENCE]]"""
-import glob, json, math, random, sys
-from collections import defaultdict
+import math, random, sys
+import replay_dump
 
 dump, sweep = sys.argv[1], sys.argv[2]
 P = int(sys.argv[3]) if len(sys.argv) > 3 else 4
-rows = lambda name: (json.loads(l) for f in sorted(glob.glob(f"{dump}/{name}/part-*")) for l in open(f))
+rows = lambda name: replay_dump.rows(dump, name)
 nll = {r["config_hash"]: r["sentence_nll"] for r in rows("evaluations")}
 n = len(next(iter(nll.values())))
-gens = defaultdict(lambda: defaultdict(dict))  # generation -> budget -> hash -> full-set loss
-ms = {}
-for r in rows("population"):
-    if r["sweep_id"] == sweep:
-        gens[r["generation"]][r["budget_ms"]][r["config_hash"]] = r["full_loss"]
-        ms[r["config_hash"]] = r["predicted_latency_ms"]
+gens, ms = replay_dump.trajectory(dump, sweep)  # generation -> budget -> hash -> full-set loss; hash -> ms
 missing = {h for gen in gens.values() for mem in gen.values() for h in mem if h not in nll}
 if missing:
     sys.exit(f"{len(missing)} configs of {sweep} have no per-sentence result on all {n} sentences")
