@@ -153,15 +153,17 @@ final class Races {
                 Map<String, Racing.Subset> cache = stageCache.get(s);
                 long tokens = key.tokens();
                 Map<String, String> own = ownStage.get(s);
-                alive.stream().filter(h -> tag.equals(own.get(h))).forEach(h -> freshStages.merge(h, tokens, Long::sum));
+                Set<String> fresh = new HashSet<>();
+                alive.stream().filter(h -> tag.equals(own.get(h))).forEach(fresh::add);
                 List<ArchConfig> todo = alive.stream().filter(h -> !cache.containsKey(h)).map(unique::get).toList();
                 String what = String.format("%s: racing stage %d/%d, %d configs on %d sentences", label, s + 1, stages.size(),
                         todo.size(), key.valid().size());
                 for (Evaluations.Evaluation e : run(key, todo, what, tag, task, true)) {
                     cache.put(e.configHash(), new Racing.Subset(e.sentenceNll(), e.tokens()));
-                    freshStages.merge(e.configHash(), tokens, Long::sum);
+                    fresh.add(e.configHash());
                 }
-                scored[s] = (int) alive.stream().filter(freshStages::containsKey).count();
+                fresh.forEach(h -> freshStages.merge(h, tokens, Long::sum));
+                scored[s] = fresh.size();
                 Map<String, Racing.Subset> sofar = new HashMap<>();
                 for (String h : alive) {
                     sofar.put(h, upTo(h, s));
