@@ -119,15 +119,11 @@ public final class Racing {
     public record Difference(double mean, double se) {
     }
 
-    /** Indices (ascending) of the first stage's seeded subset of {@code n} sentences: the same for every sweep with the same knobs. */
-    public static int[] subsetIndices(int n, Params p) {
-        return parts(n, p).get(0);
-    }
-
     /**
      * The validation set of {@code n} sentences cut into the stages' increments and the rest: element s holds the
      * sentences stage s adds (ascending), the last element those only the full evaluation scores (possibly none).
      * Stage s's sentences are the increments 0..s; all of them and the rest together are the whole set, once each.
+     * The same for every sweep with the same knobs.
      */
     public static List<int[]> parts(int n, Params p) {
         int[] perm = new int[n];

@@ -35,6 +35,11 @@ class RacingTest {
         return new Racing.Subset(nll, 400); // 10 tokens a sentence
     }
 
+    /** The first stage's sentences. */
+    private static int[] first(int n, Racing.Params p) {
+        return Racing.parts(n, p).get(0);
+    }
+
     private static Racing.Params params(long seed, double... fractions) {
         return new Racing.Params(fractions, 16, 2, 0, seed);
     }
@@ -42,14 +47,14 @@ class RacingTest {
     @Test
     void theSubsetIsAFixedSeededSampleOfTheRequestedSize() {
         Racing.Params p = params(1, 0.1);
-        int[] a = Racing.subsetIndices(3000, p);
+        int[] a = first(3000, p);
         assertEquals(300, a.length);
         assertEquals(300, Arrays.stream(a).distinct().count());
         assertTrue(Arrays.stream(a).allMatch(i -> i >= 0 && i < 3000));
-        assertArrayEquals(a, Racing.subsetIndices(3000, p), "seeded");
-        assertFalse(Arrays.equals(a, Racing.subsetIndices(3000, params(2, 0.1))));
-        assertEquals(16, Racing.subsetIndices(160, p).length, "the minimum wins on small sets");
-        assertEquals(10, Racing.subsetIndices(10, p).length, "never more than the set");
+        assertArrayEquals(a, first(3000, p), "seeded");
+        assertFalse(Arrays.equals(a, first(3000, params(2, 0.1))));
+        assertEquals(16, first(160, p).length, "the minimum wins on small sets");
+        assertEquals(10, first(10, p).length, "never more than the set");
         assertThrows(RuntimeException.class, () -> params(1, 0));
         assertThrows(RuntimeException.class, () -> params(1, 0.3, 0.1), "stages ascend");
         assertThrows(RuntimeException.class, () -> params(1));

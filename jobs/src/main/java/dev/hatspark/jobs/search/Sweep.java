@@ -191,8 +191,8 @@ public final class Sweep implements Job<Sweep.Result> {
         String runTag = "sweep " + id + " " + started.toInstant().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
         Races races = new Races(spark, layout, key, racing.params(random), parents, space.qkvDim, state.tgtVocab(), runTag);
         Map<Double, List<Candidate>> current = new TreeMap<>();
-        // every committed population row, read once (columns added by later versions read as null): the generation to resume, the promoted configs, and best/
-        // and front/, which are computed from them on the driver
+        // every committed population row, read once (columns added by later versions read as null): the generation
+        // to resume, the promoted configs, and best/ and front/, which are computed from them on the driver
         List<Row> history = !fs.exists(dir.population()) ? new ArrayList<>() : new ArrayList<>(spark.read()
                 .schema(Tables.SWEEP_POPULATION).parquet(dir.population()).select(Arrays.stream(Tables.SWEEP_POPULATION.fieldNames())
                         .map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new)).collectAsList());
