@@ -29,16 +29,34 @@ public final class SubnetEvaluator {
     }
 
     public double validLoss(ArchConfig config) {
+        return sumInOrder(batchNll(config, 0, batches.size())) / tokens;
+    }
+
+    /**
+     * Summed NLL of each of batches {@code from..to-1}. {@link #validLoss} is their sum in batch order over
+     * {@link #tokens()}, so a config's batches can be split across tasks and summed in the same order by whoever
+     * collects them, to the same bits as one pass.
+     */
+    public double[] batchNll(ArchConfig config, int from, int to) {
         config.validate(model.space());
         return Grad.disabled(() -> {
-            double sum = 0;
-            for (Batch b : batches) {
+            double[] out = new double[to - from];
+            for (int i = from; i < to; i++) {
                 try (NDScope ignored = new NDScope()) {
-                    sum += model.nllSum(config, b);
+                    out[i - from] = model.nllSum(config, batches.get(i));
                 }
             }
-            return sum / tokens;
+            return out;
         });
+    }
+
+    /** Left-to-right sum: the order {@link #validLoss} adds batch sums in. */
+    public static double sumInOrder(double[] values) {
+        double sum = 0;
+        for (double v : values) {
+            sum += v;
+        }
+        return sum;
     }
 
     /**
@@ -47,11 +65,17 @@ public final class SubnetEvaluator {
      * sentence by sentence. Their sum over {@link #tokens()} is the validation loss.
      */
     public double[] sentenceNll(ArchConfig config) {
+        return sentenceNll(config, 0, batches.size());
+    }
+
+    /** {@link #sentenceNll(ArchConfig)} of batches {@code from..to-1} only: concatenated in order, the whole vector. */
+    public double[] sentenceNll(ArchConfig config, int from, int to) {
         config.validate(model.space());
+        List<Batch> part = batches.subList(from, to);
         return Grad.disabled(() -> {
-            double[] out = new double[batches.stream().mapToInt(b -> b.size).sum()];
+            double[] out = new double[part.stream().mapToInt(b -> b.size).sum()];
             int i = 0;
-            for (Batch b : batches) {
+            for (Batch b : part) {
                 try (NDScope ignored = new NDScope()) {
                     for (float v : model.nllPerSentence(config, b)) {
                         out[i++] = v;
@@ -60,6 +84,15 @@ public final class SubnetEvaluator {
             }
             return out;
         });
+    }
+
+    public int batches() {
+        return batches.size();
+    }
+
+    /** Target tokens of batches {@code from..to-1}. */
+    public long tokens(int from, int to) {
+        return batches.subList(from, to).stream().mapToLong(b -> b.targetTokens).sum();
     }
 
     public long tokens() {

@@ -100,11 +100,16 @@ public final class CostBenchmark implements Job<String> {
     @Option(names = "--lockstep-ratio", description = "Projection: lockstep evaluations / separate sweeps' (README: 203 / 453). Default: ${DEFAULT-VALUE}")
     public double lockstepRatio = 0.45;
 
-    @Option(names = "--racing-token-ratio", description = "Projection: racing target tokens / racing off (README, k = 2). Default: ${DEFAULT-VALUE}")
-    public double racingTokenRatio = 0.50;
+    @Option(names = "--racing-stages", split = ",", description = "Projection: where the racing stages end, as shares of the"
+            + " validation set (the sweep's --racing-fraction). Default: 0.1,0.3")
+    public double[] racingStages = {0.1, 0.3};
 
-    @Option(names = "--racing-fraction", description = "Projection: racing subset share. Default: ${DEFAULT-VALUE}")
-    public double racingFraction = 0.1;
+    @Option(names = "--racing-reach", split = ",", description = "Projection: shares of raced configs scored by each later stage,"
+            + " then on the rest (README: the 10-budget sweep, 2 stages). Default: 0.70,0.51")
+    public double[] racingReach = {0.70, 0.51};
+
+    @Option(names = "--fit", split = ",", description = "Skip timing: the cost model's ms per GFLOP, ms per batch, intercept ms")
+    public double[] fitGiven;
 
     @Option(names = "--cluster-executors", split = ",", description = "Projection: executor counts. Default: 16,64")
     public int[] clusterExecutors = {16, 64};
@@ -128,7 +133,7 @@ public final class CostBenchmark implements Job<String> {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         String ckpt = Checkpoints.latestOf(fs, layout);
-        CostModel.Fit fit = costModel(spark, fs, layout, ckpt);
+        CostModel.Fit fit = fitGiven == null ? costModel(spark, fs, layout, ckpt) : given(fitGiven);
 
         Map<String, Double> overhead = new LinkedHashMap<>();
         if (overheadGiven != null) {
@@ -140,6 +145,14 @@ public final class CostBenchmark implements Job<String> {
         }
         project(fit, overhead.getOrDefault("off", 0.0), overhead.getOrDefault("on", overhead.getOrDefault("off", 0.0)));
         return "see above";
+    }
+
+    private static CostModel.Fit given(double[] f) {
+        if (f.length != 3) {
+            throw new IllegalArgumentException("--fit: expected 3 numbers (ms per GFLOP, ms per batch, intercept ms), got " + f.length);
+        }
+        System.out.printf("== 1. evaluation cost model given: ms = %.1f · GFLOP + %.2f · batches + %.1f%n", f[0], f[1], f[2]);
+        return new CostModel.Fit(f[0], f[1], f[2], Double.NaN, 0);
     }
 
     /** Part 1: each config timed once per validation size after one warm-up; least squares over all. */
@@ -327,24 +340,24 @@ public final class CostBenchmark implements Job<String> {
         System.out.printf("one full evaluation on one core (fit, demo's ms/GFLOP assumed): %.1f s mean config, %.1f s largest;"
                         + " Spark overhead per generation: racing off %.2f s, on %.2f s%n",
                 fit.ms(w.gflopMean(), batches) / 1e3, fit.ms(w.gflopLargest(), batches) / 1e3, overheadOff, overheadOn);
-        StringBuilder head = new StringBuilder("| mode | evaluations (full + subset) | target tokens | compute core-h |");
+        StringBuilder head = new StringBuilder("| mode | evaluations per job | target tokens | compute core-h |");
         StringBuilder rule = new StringBuilder("|---|---|---|---|");
         for (int e : clusterExecutors) {
-            head.append(String.format(" wall h, %d × %d cores |", e, clusterCores));
+            head.append(String.format(" wall h, %d × %d cores: split / one task per evaluation |", e, clusterCores));
             rule.append("---|");
         }
         System.out.println(head);
         System.out.println(rule);
         long tokensPerSet = (long) wmtSentences * wmtTokens;
-        for (CostModel.Mode m : CostModel.modes(budgets, 125, 25, 30, lockstepRatio, racingTokenRatio, racingFraction,
+        for (CostModel.Mode m : CostModel.modes(budgets, 125, 25, 30, lockstepRatio, racingStages, racingReach,
                 overheadOff, overheadOn)) {
             CostModel.Row r = CostModel.project(m, fit, w, clusterExecutors, clusterCores);
-            double full = m.generations() * m.full();
-            double sub = m.generations() * m.subset();
-            StringBuilder row = new StringBuilder(String.format("| %s | %,.0f%s | %,.1f M | %,.0f |", m.name(), full,
-                    sub > 0 ? String.format(" + %,.0f", sub) : "", m.targetTokenSets() * tokensPerSet / 1e6, r.computeHours()));
-            for (double h : r.wallHours()) {
-                row.append(String.format(" %.2f |", h));
+            String jobs = m.jobs().stream().map(j -> String.format("%,.0f", m.generations() * j.count()))
+                    .collect(java.util.stream.Collectors.joining(" + "));
+            StringBuilder row = new StringBuilder(String.format("| %s | %s | %,.1f M | %,.0f |", m.name(), jobs,
+                    m.targetTokenSets() * tokensPerSet / 1e6, r.computeHours()));
+            for (int i = 0; i < clusterExecutors.length; i++) {
+                row.append(String.format(" %.2f / %.2f |", r.wallHours()[i], r.wholeWallHours()[i]));
             }
             System.out.println(row);
         }

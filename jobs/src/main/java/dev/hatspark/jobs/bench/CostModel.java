@@ -50,69 +50,102 @@ public final class CostModel {
     public record Workload(double gflopMean, double gflopLargest, double batches) {
     }
 
+    /** One Spark job of every generation: {@code count} evaluations, each on {@code fraction} of the validation set. */
+    public record Job(double count, double fraction) {
+    }
+
     /**
-     * A search's shape: {@code generations} generations of {@code full} full-set evaluations and
-     * {@code subset} racing-subset ones (at {@code subsetFraction} of the validation set, a separate
-     * Spark job before the full one) each.
+     * A search's shape: {@code generations} generations of the same jobs (without racing one, of full-set
+     * evaluations; with racing one per stage on the sentences it adds, then the rest of the set for the configs
+     * promoted through every stage).
      */
-    public record Mode(String name, int generations, double full, double subset, double subsetFraction, double overheadS) {
+    public record Mode(String name, int generations, List<Job> jobs, double overheadS) {
         public double evaluations() {
-            return generations * (full + subset);
+            return generations * jobs.stream().mapToDouble(Job::count).sum();
         }
 
+        /** Target tokens evaluated, in whole validation sets. */
         public double targetTokenSets() {
-            return generations * (full + subset * subsetFraction);
+            return generations * jobs.stream().mapToDouble(j -> j.count() * j.fraction()).sum();
         }
-    }
-
-    /** One projected row: compute in core-hours, and wall hours per cluster size (executors × cores). */
-    public record Row(Mode mode, double computeHours, double[] wallHours) {
     }
 
     /**
-     * Compute: every evaluation at the fitted cost of an average config. Wall per generation and job:
-     * the job's compute spread over all cores, but never less than one evaluation of the largest config
-     * (a task cannot be split); plus the measured Spark overhead per generation.
+     * One projected row: compute in core-hours, and wall hours per cluster size (executors × cores) with each
+     * evaluation's batches split across tasks as the sweep does ({@code wallHours}) and with one task per
+     * evaluation ({@code wholeWallHours}).
+     */
+    public record Row(Mode mode, double computeHours, double[] wallHours, double[] wholeWallHours) {
+    }
+
+    /**
+     * Compute: every evaluation at the fitted cost of an average config. Wall per generation and job: the job's
+     * compute spread over all cores, but never less than its largest task, plus the measured Spark overhead
+     * per generation. Split, the largest task is the largest config's evaluation cut into as many pieces as
+     * bring it to an even share of the job per core, at most one per batch (the sweep's rule,
+     * {@code Evaluations.shards}); whole, it is that evaluation in one piece.
      */
     public static Row project(Mode m, Fit fit, Workload w, int[] executors, int cores) {
-        double fullMs = fit.ms(w.gflopMean(), w.batches());
-        double fullMaxMs = fit.ms(w.gflopLargest(), w.batches());
-        double sf = m.subsetFraction();
-        double subMs = fit.ms(w.gflopMean() * sf, Math.ceil(w.batches() * sf));
-        double subMaxMs = fit.ms(w.gflopLargest() * sf, Math.ceil(w.batches() * sf));
-        double genComputeMs = m.full() * fullMs + m.subset() * subMs;
-        double computeH = m.generations() * genComputeMs / 3.6e6;
+        double genComputeMs = 0;
+        for (Job j : m.jobs()) {
+            genComputeMs += j.count() * fit.ms(w.gflopMean() * j.fraction(), batches(w, j));
+        }
         double[] wall = new double[executors.length];
+        double[] whole = new double[executors.length];
         for (int i = 0; i < executors.length; i++) {
             int slots = executors[i] * cores;
-            double genMs = job(m.full(), fullMs, fullMaxMs, slots) + job(m.subset(), subMs, subMaxMs, slots)
-                    + m.overheadS() * 1000;
-            wall[i] = m.generations() * genMs / 3.6e6;
+            double split = m.overheadS() * 1000;
+            double one = m.overheadS() * 1000;
+            for (Job j : m.jobs()) {
+                if (j.count() <= 0) {
+                    continue;
+                }
+                double nb = batches(w, j);
+                double perSlot = j.count() * fit.ms(w.gflopMean() * j.fraction(), nb) / slots;
+                double largest = fit.ms(w.gflopLargest() * j.fraction(), nb);
+                double pieces = Math.max(1, Math.min(nb, Math.ceil(largest / perSlot - 1e-9)));
+                split += Math.max(perSlot, fit.ms(w.gflopLargest() * j.fraction() / pieces, nb / pieces));
+                one += Math.max(perSlot, largest);
+            }
+            wall[i] = m.generations() * split / 3.6e6;
+            whole[i] = m.generations() * one / 3.6e6;
         }
-        return new Row(m, computeH, wall);
+        return new Row(m, m.generations() * genComputeMs / 3.6e6, wall, whole);
     }
 
-    private static double job(double count, double meanMs, double maxMs, int slots) {
-        return count <= 0 ? 0 : Math.max(count * meanMs / slots, maxMs);
+    private static double batches(Workload w, Job j) {
+        return Math.ceil(w.batches() * j.fraction() - 1e-9);
     }
 
     /**
      * The four modes of a {@code budgets}-budget search with HAT's parameters: {@code budgets} separate
      * sweeps side by side on the cluster, as HAT (every population member scored in every generation, no
-     * cache) or with the evaluation cache (parents carried over are not re-scored); one lockstep sweep ({@code lockstepRatio} of the separate
-     * sweeps' evaluations), and lockstep with racing ({@code racingTokenRatio} of its target tokens,
-     * of which {@code subsetFraction} is every config's subset score and the rest full evaluations).
+     * cache) or with the evaluation cache (parents carried over are not re-scored); one lockstep sweep
+     * ({@code lockstepRatio} of the separate sweeps' evaluations), and lockstep with racing in stages: every
+     * config lockstep evaluates is scored on the first stage's share of the set ({@code stageEnds[0]}), the share
+     * {@code reach[s-1]} of them on what stage s adds up to {@code stageEnds[s]}, and the share {@code reach[last]}
+     * on the rest.
      */
     public static List<Mode> modes(int budgets, int population, int parents, int generations, double lockstepRatio,
-                                   double racingTokenRatio, double subsetFraction, double overheadOffS, double overheadOnS) {
+                                   double[] stageEnds, double[] reach, double overheadOffS, double overheadOnS) {
+        if (reach.length != stageEnds.length) {
+            throw new IllegalArgumentException("racing reach: expected one share per stage after the first and one for the"
+                    + " rest (" + stageEnds.length + " values), got " + reach.length);
+        }
         List<Mode> out = new ArrayList<>();
-        out.add(new Mode("HAT: " + budgets + " sweeps, no cache", generations, budgets * population, 0, 0, overheadOffS));
+        out.add(new Mode("HAT: " + budgets + " sweeps, no cache", generations, List.of(new Job(budgets * population, 1)),
+                overheadOffS));
         double cached = budgets * (population + (generations - 1.0) * (population - parents)) / generations;
-        out.add(new Mode(budgets + " sweeps, cache, racing off", generations, cached, 0, 0, overheadOffS));
+        out.add(new Mode(budgets + " sweeps, cache, racing off", generations, List.of(new Job(cached, 1)), overheadOffS));
         double lock = cached * lockstepRatio;
-        out.add(new Mode("lockstep, racing off", generations, lock, 0, 0, overheadOffS));
-        out.add(new Mode("lockstep, racing k = 2", generations, lock * (racingTokenRatio - subsetFraction), lock,
-                subsetFraction, overheadOnS));
+        out.add(new Mode("lockstep, racing off", generations, List.of(new Job(lock, 1)), overheadOffS));
+        List<Job> raced = new ArrayList<>();
+        raced.add(new Job(lock, stageEnds[0]));
+        for (int s = 1; s <= stageEnds.length; s++) {
+            double end = s < stageEnds.length ? stageEnds[s] : 1;
+            raced.add(new Job(lock * reach[s - 1], end - stageEnds[s - 1]));
+        }
+        out.add(new Mode("lockstep, racing in " + stageEnds.length + " stages", generations, raced, overheadOnS));
         return out;
     }
 }

@@ -5,6 +5,7 @@ import dev.hatspark.jobs.store.Checkpoints;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
+import dev.hatspark.model.Batches;
 import dev.hatspark.model.Flops;
 import dev.hatspark.model.SubnetEvaluator;
 import dev.hatspark.search.Racing;
@@ -150,51 +151,128 @@ public final class Evaluations {
     }
 
     /**
-     * Evaluates configs in one Spark job. Partitions are balanced by estimated cost (forward FLOPs),
-     * largest first onto the least-loaded partition, so no task waits on a heavy straggler; each
-     * executor JVM loads the checkpoint once ({@link ExecutorModels}).
+     * Evaluates configs in one Spark job. Each config's validation batches are split into {@link #shards} pieces
+     * when the job has fewer configs than it has slots to spread them over; pieces are balanced by estimated
+     * cost (forward FLOPs), largest first onto the least-loaded partition, so no task waits on a heavy straggler;
+     * each executor JVM loads the checkpoint once ({@link ExecutorModels}).
      */
     public static List<Evaluation> evaluate(SparkSession spark, Key key, List<ArchConfig> configs, int qkv, int vocab) {
+        int slots = JavaSparkContext.fromSparkContext(spark.sparkContext()).defaultParallelism();
+        double[] cost = configs.stream().mapToDouble(c -> cost(c, qkv, vocab)).toArray();
+        return evaluate(spark, key, configs, qkv, vocab, shards(cost, slots, Batches.byTokens(key.valid(), key.maxTokens()).size()));
+    }
+
+    /**
+     * {@link #evaluate(SparkSession, Key, List, int, int)} with each config's batches split into {@code shards}
+     * contiguous pieces. Every batch is computed as in one pass and the driver adds the pieces in batch order, so
+     * the losses (and per-sentence NLL) have the same bits whatever the split, the cluster size or the partition.
+     */
+    public static List<Evaluation> evaluate(SparkSession spark, Key key, List<ArchConfig> configs, int qkv, int vocab,
+                                            int shards) {
         if (configs.isEmpty()) {
             return List.of();
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int parts = Math.max(1, Math.min(configs.size(), jsc.defaultParallelism()));
-        List<Tuple2<Integer, String>> assigned = balance(configs, parts, qkv, vocab);
+        int batches = Batches.byTokens(key.valid(), key.maxTokens()).size();
+        List<int[]> ranges = ranges(batches, shards);
+        Map<String, ArchConfig> byHash = new java.util.TreeMap<>(); // by hash: a fixed order, each config once
+        configs.forEach(c -> byHash.put(c.hash(), c));
+        List<Piece> pieces = new ArrayList<>();
+        List<Double> cost = new ArrayList<>();
+        for (ArchConfig c : byHash.values()) {
+            double each = cost(c, qkv, vocab);
+            for (int[] r : ranges) {
+                pieces.add(new Piece(c.toJson(), r[0], r[1]));
+                cost.add(each * (r[1] - r[0]) / batches);
+            }
+        }
+        int parts = Math.max(1, Math.min(pieces.size(), jsc.defaultParallelism()));
+        int[] part = Balance.lpt(cost.stream().mapToDouble(Double::doubleValue).toArray(), parts);
+        List<Tuple2<Integer, Piece>> assigned = new ArrayList<>();
+        for (int i = 0; i < pieces.size(); i++) {
+            assigned.add(new Tuple2<>(part[i], pieces.get(i)));
+        }
         Broadcast<Key> keyB = jsc.broadcast(key);
-        return jsc.parallelizePairs(assigned, parts).partitionBy(new HashPartitioner(parts)).mapPartitions(it -> {
+        List<Part> done = jsc.parallelizePairs(assigned, parts).partitionBy(new HashPartitioner(parts)).mapPartitions(it -> {
             Key k = keyB.value();
-            List<Evaluation> done = new ArrayList<>();
+            List<Part> out = new ArrayList<>();
             long start = System.nanoTime();
             int partition = TaskContext.getPartitionId();
             try (var lease = ExecutorModels.evaluator(k)) {
                 SubnetEvaluator ev = lease.get();
                 while (it.hasNext()) {
-                    ArchConfig c = ArchConfig.fromJson(it.next()._2());
+                    Piece p = it.next()._2();
+                    ArchConfig c = ArchConfig.fromJson(p.json());
                     long t0 = System.nanoTime();
                     // the subset keeps its per-sentence NLL, so racing can pair two configs sentence by sentence
-                    double[] perSentence = SUBSET.equals(k.fidelity()) ? ev.sentenceNll(c) : null;
-                    double loss = perSentence != null ? Arrays.stream(perSentence).sum() / ev.tokens() : ev.validLoss(c);
-                    done.add(new Evaluation(c.hash(), c.toJson(), loss, (System.nanoTime() - t0) / 1e6, partition, 0,
-                            ev.tokens(), perSentence));
+                    double[] values = SUBSET.equals(k.fidelity()) ? ev.sentenceNll(c, p.from(), p.to())
+                            : ev.batchNll(c, p.from(), p.to());
+                    out.add(new Part(c.hash(), p, values, ev.tokens(p.from(), p.to()), (System.nanoTime() - t0) / 1e6,
+                            partition, 0));
                 }
             }
             double partitionMs = (System.nanoTime() - start) / 1e6;
-            return done.stream().map(e -> new Evaluation(e.configHash(), e.configJson(), e.valLoss(), e.evalMs(), partition,
-                    partitionMs, e.tokens(), e.sentenceNll())).iterator();
+            return out.stream().map(r -> new Part(r.hash(), r.piece(), r.values(), r.tokens(), r.ms(), partition, partitionMs))
+                    .iterator();
         }).collect();
+        return merge(done, SUBSET.equals(key.fidelity()));
     }
 
-    /** Configs onto partitions by forward FLOPs ({@link Balance#lpt}), in a fixed order (by hash) for determinism. */
-    static List<Tuple2<Integer, String>> balance(List<ArchConfig> configs, int parts, int qkv, int vocab) {
-        List<ArchConfig> sorted = new ArrayList<>(configs);
-        sorted.sort(Comparator.comparing(ArchConfig::hash));
-        double[] cost = sorted.stream().mapToDouble(c -> Flops.forward(c, qkv, vocab, 1, 30, 30)).toArray();
-        int[] part = Balance.lpt(cost, parts);
-        List<Tuple2<Integer, String>> out = new ArrayList<>();
-        for (int i = 0; i < sorted.size(); i++) {
-            out.add(new Tuple2<>(part[i], sorted.get(i).toJson()));
+    /** A task's share of one config: its batches {@code from..to-1}. */
+    record Piece(String json, int from, int to) implements Serializable {
+    }
+
+    /** A piece's result: per-batch NLL sums (full fidelity) or per-sentence NLL (subset), in batch order. */
+    record Part(String hash, Piece piece, double[] values, long tokens, double ms, int partition, double partitionMs)
+            implements Serializable {
+    }
+
+    /**
+     * Each config's pieces joined in batch order, by config hash: loss as one pass computes it; eval_ms the pieces'
+     * sum; partition and partition time those of its slowest piece's task.
+     */
+    static List<Evaluation> merge(List<Part> parts, boolean subset) {
+        Map<String, List<Part>> byConfig = new java.util.TreeMap<>();
+        parts.forEach(p -> byConfig.computeIfAbsent(p.hash(), h -> new ArrayList<>()).add(p));
+        List<Evaluation> out = new ArrayList<>();
+        byConfig.forEach((hash, ps) -> {
+            ps.sort(Comparator.comparingInt(p -> p.piece().from()));
+            double[] values = ps.stream().flatMapToDouble(p -> Arrays.stream(p.values())).toArray();
+            long tokens = ps.stream().mapToLong(Part::tokens).sum();
+            Part slowest = ps.stream().max(Comparator.comparingDouble(Part::partitionMs)).orElseThrow();
+            double loss = subset ? Arrays.stream(values).sum() / tokens : SubnetEvaluator.sumInOrder(values) / tokens;
+            out.add(new Evaluation(hash, ps.get(0).piece().json(), loss, ps.stream().mapToDouble(Part::ms).sum(),
+                    slowest.partition(), slowest.partitionMs(), tokens, subset ? values : null));
+        });
+        return out;
+    }
+
+    /**
+     * How many pieces each config's batches are split into: enough that the costliest config's piece is no larger
+     * than an even share of the job per slot, as a job waits for its slowest task (on a large cluster with few
+     * configs, one whole evaluation would otherwise be the floor of every generation); at most the batch count.
+     */
+    static int shards(double[] cost, int slots, int batches) {
+        double total = Arrays.stream(cost).sum();
+        double max = Arrays.stream(cost).max().orElse(0);
+        if (total <= 0) {
+            return 1;
+        }
+        return (int) Math.max(1, Math.min(batches, Math.ceil(max * slots / total - 1e-9)));
+    }
+
+    /** {@code n} batches cut into {@code shards} contiguous ranges {from, to} of near-equal length (none empty). */
+    static List<int[]> ranges(int n, int shards) {
+        int s = Math.max(1, Math.min(n, shards));
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < s; i++) {
+            out.add(new int[] {(int) ((long) i * n / s), (int) ((long) (i + 1) * n / s)});
         }
         return out;
+    }
+
+    /** A config's relative evaluation cost: forward FLOPs of a typical sentence pair. */
+    private static double cost(ArchConfig c, int qkv, int vocab) {
+        return Flops.forward(c, qkv, vocab, 1, 30, 30);
     }
 }
