@@ -58,6 +58,22 @@ class ShadedJarIT {
                 }
             }
             assertNotNull(jar.getEntry("META-INF/services/dev.hatspark.shaded.jackson.core.JsonFactory"));
+            // a reference relocated to a library the jar does not carry (one the cluster provides) fails only when run
+            java.util.regex.Pattern shaded = java.util.regex.Pattern.compile("dev/hatspark/shaded/[A-Za-z0-9_/$]+");
+            java.util.Set<String> missing = new java.util.TreeSet<>();
+            for (String n : names) {
+                if (n.endsWith(".class") && n.startsWith("dev/hatspark/") && !n.startsWith("dev/hatspark/shaded/")) {
+                    var m = shaded.matcher(new String(jar.getInputStream(jar.getEntry(n)).readAllBytes(), StandardCharsets.ISO_8859_1));
+                    while (m.find()) {
+                        String ref = m.group();
+                        if (jar.getEntry(ref + ".class") == null && jar.getEntry(ref + "/") == null
+                                && names.stream().noneMatch(e -> e.startsWith(ref + "/"))) {
+                            missing.add(n + " → " + ref);
+                        }
+                    }
+                }
+            }
+            assertTrue(missing.isEmpty(), "relocated references to classes the jar lacks: " + missing);
         }
     }
 
