@@ -20,12 +20,16 @@ public final class ThreadCpu {
     private ThreadCpu() {
     }
 
-    /** One thread's name and CPU nanoseconds so far. */
-    public record Thread(String name, long cpuNanos) {
+    /**
+     * One thread's name, CPU nanoseconds and minor page faults so far (-1 where {@code stat} is unreadable): a
+     * page fault maps fresh memory, which an allocator that returned freed memory to the system pays again on
+     * every allocation, inside the timed runs.
+     */
+    public record Thread(String name, long cpuNanos, long minorFaults) {
     }
 
-    /** A thread's CPU use between two snapshots. */
-    public record Use(long tid, String name, long cpuNanos) {
+    /** A thread's CPU use and minor page faults between two snapshots. */
+    public record Use(long tid, String name, long cpuNanos, long minorFaults) {
     }
 
     /** Every thread of {@code task} (a {@code /proc/<pid>/task} folder) by tid; empty if unreadable. */
@@ -37,7 +41,7 @@ public final class ThreadCpu {
                     long tid = Long.parseLong(t.getFileName().toString());
                     String name = Files.readString(t.resolve("comm")).trim();
                     long ns = Long.parseLong(Files.readString(t.resolve("schedstat")).trim().split("\\s+")[0]);
-                    out.put(tid, new Thread(name, ns));
+                    out.put(tid, new Thread(name, ns, minorFaults(t.resolve("stat"))));
                 } catch (IOException | RuntimeException e) {
                     // the thread ended meanwhile, or no schedstat: leave it out
                 }
@@ -46,6 +50,16 @@ public final class ThreadCpu {
             // no /proc: nothing known
         }
         return out;
+    }
+
+    /** Field 10 of a {@code stat} file (minor faults; counted after the parenthesised name), -1 if unreadable. */
+    static long minorFaults(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            return Long.parseLong(s.substring(s.lastIndexOf(')') + 2).split(" ")[7]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** This process's threads now. */
@@ -67,9 +81,11 @@ public final class ThreadCpu {
         List<Use> out = new ArrayList<>();
         after.forEach((tid, t) -> {
             Thread b = before.get(tid);
-            long ns = t.cpuNanos() - (b != null && b.name().equals(t.name()) ? b.cpuNanos() : 0);
+            boolean same = b != null && b.name().equals(t.name());
+            long ns = t.cpuNanos() - (same ? b.cpuNanos() : 0);
+            long faults = t.minorFaults() < 0 || (same && b.minorFaults() < 0) ? -1 : t.minorFaults() - (same ? b.minorFaults() : 0);
             if (ns > 0) {
-                out.add(new Use(tid, t.name(), ns));
+                out.add(new Use(tid, t.name(), ns, faults));
             }
         });
         out.sort(Comparator.comparingLong(Use::cpuNanos).reversed().thenComparingLong(Use::tid));
@@ -77,15 +93,17 @@ public final class ThreadCpu {
     }
 
     /**
-     * One log line: the timing thread's CPU seconds, the rest of the process's, and its {@code top}
-     * busiest other threads, e.g. {@code timing thread 12.1 s CPU in 12.4 s; other threads 0.3 s: 'C2 CompilerThre' 0.2 s}.
+     * One log line: the timing thread's CPU seconds and page faults, the rest of the process's CPU, and its
+     * {@code top} busiest other threads, e.g.
+     * {@code timing thread 12.1 s CPU in 12.4 s, 310 page faults; other threads 0.3 s: 'C2 CompilerThre' 0.2 s}.
      */
     public static String describe(List<Use> used, long timingTid, double wallSeconds, int top) {
         long mine = used.stream().filter(u -> u.tid() == timingTid).mapToLong(Use::cpuNanos).sum();
+        long faults = used.stream().filter(u -> u.tid() == timingTid).mapToLong(Use::minorFaults).sum();
         List<Use> others = used.stream().filter(u -> u.tid() != timingTid).toList();
         long rest = others.stream().mapToLong(Use::cpuNanos).sum();
-        StringBuilder s = new StringBuilder(String.format("timing thread %.1f s CPU in %.1f s; other threads %.1f s",
-                mine / 1e9, wallSeconds, rest / 1e9));
+        StringBuilder s = new StringBuilder(String.format("timing thread %.1f s CPU in %.1f s%s; other threads %.1f s",
+                mine / 1e9, wallSeconds, faults < 0 ? "" : String.format(", %,d page faults", faults), rest / 1e9));
         for (int i = 0; i < Math.min(top, others.size()); i++) {
             s.append(i == 0 ? ": " : ", ").append(String.format("'%s' %.1f s", others.get(i).name(), others.get(i).cpuNanos() / 1e9));
         }
