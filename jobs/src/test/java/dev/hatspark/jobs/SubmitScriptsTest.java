@@ -75,6 +75,8 @@ class SubmitScriptsTest {
         assertEquals(List.of("--master", "yarn", "--deploy-mode", "cluster"), args.subList(0, 4));
         assertEquals(PROFILE.toString(), args.get(args.indexOf("--files") + 1));
         assertEquals("2g", args.get(args.indexOf("--driver-memory") + 1));
+        assertTrue(args.contains("spark.executorEnv.MALLOC_ARENA_MAX=1") && args.contains("spark.yarn.appMasterEnv.MALLOC_ARENA_MAX=1"),
+                "executors and driver get submit/hat's malloc settings: " + args);
         List<String> hatArgs = args.subList(args.indexOf(jar.toString()) + 1, args.size());
         assertEquals(List.of("sweep", "--profile", "emr-wmt14.yaml", "sweep.generations=3", "--seed", "7"), hatArgs);
         Sweep s = (Sweep) parse(hatArgs);
