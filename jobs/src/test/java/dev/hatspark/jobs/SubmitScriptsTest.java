@@ -46,6 +46,7 @@ class SubmitScriptsTest {
             int jar = args.indexOf(args.stream().filter(a -> a.endsWith("hat-jobs.jar")).findFirst().orElseThrow());
             Job job = parse(args.subList(jar + 1, args.size()));
             assertEquals(step.get("Name").asText(), "hat " + job.name());
+            assertTrue(args.contains("spark.executorEnv.MALLOC_ARENA_MAX=1"), step.get("Name") + ": submit/hat's malloc settings");
             if (job instanceof Sweep s) {
                 assertEquals(125, s.population); // from the profile, not the built-in default
                 assertEquals("s3a://my-hat-bucket/runs/wmt14", s.run.root);
