@@ -151,15 +151,19 @@ public final class Evaluations {
     }
 
     /**
-     * Evaluates configs in one Spark job. Each config's validation batches are split into {@link #shards} pieces
-     * when the job has fewer configs than it has slots to spread them over; pieces are balanced by estimated
-     * cost (forward FLOPs), largest first onto the least-loaded partition, so no task waits on a heavy straggler;
-     * each executor JVM loads the checkpoint once ({@link ExecutorModels}).
+     * Evaluates configs in one Spark job. A config that would outlast an even share of the job per slot has its
+     * validation batches split into pieces ({@link #shards}); pieces are balanced by estimated cost (forward
+     * FLOPs), largest first onto the least-loaded partition, so no task waits on a heavy straggler; each executor
+     * JVM loads the checkpoint once ({@link ExecutorModels}).
      */
     public static List<Evaluation> evaluate(SparkSession spark, Key key, List<ArchConfig> configs, int qkv, int vocab) {
+        if (configs.isEmpty()) {
+            return List.of();
+        }
         int slots = JavaSparkContext.fromSparkContext(spark.sparkContext()).defaultParallelism();
-        double[] cost = configs.stream().mapToDouble(c -> cost(c, qkv, vocab)).toArray();
-        return evaluate(spark, key, configs, qkv, vocab, shards(cost, slots, Batches.byTokens(key.valid(), key.maxTokens()).size()));
+        double[] cost = configs.stream().distinct().mapToDouble(c -> cost(c, qkv, vocab)).toArray();
+        int batches = batchCount(key);
+        return evaluate(spark, key, configs, qkv, vocab, shards(cost, slots, batches), batches);
     }
 
     /**
@@ -169,11 +173,20 @@ public final class Evaluations {
      */
     public static List<Evaluation> evaluate(SparkSession spark, Key key, List<ArchConfig> configs, int qkv, int vocab,
                                             int shards) {
+        return evaluate(spark, key, configs, qkv, vocab, shards, batchCount(key));
+    }
+
+    /** The batches an executor cuts this key's sentences into ({@link ExecutorModels#evaluator}). */
+    private static int batchCount(Key key) {
+        return Batches.byTokens(key.valid(), key.maxTokens()).size();
+    }
+
+    private static List<Evaluation> evaluate(SparkSession spark, Key key, List<ArchConfig> configs, int qkv, int vocab,
+                                             int shards, int batches) {
         if (configs.isEmpty()) {
             return List.of();
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        int batches = Batches.byTokens(key.valid(), key.maxTokens()).size();
         List<int[]> ranges = ranges(batches, shards);
         Map<String, ArchConfig> byHash = new java.util.TreeMap<>(); // by hash: a fixed order, each config once
         configs.forEach(c -> byHash.put(c.hash(), c));
