@@ -113,9 +113,9 @@ class SuperTransformerTest {
                 NDArray whole = Grad.disabled(() -> m.logProbs(c, b, false)).gather(target.expandDims(-1), -1).squeeze(-1).neg()
                         .mul(target.neq(dev.hatspark.corpus.Vocab.PAD).toType(ai.djl.ndarray.types.DataType.FLOAT32, false))
                         .sum(new int[] {1});
-                int before = SuperTransformer.outputChunkTokens;
+                long before = SuperTransformer.outputChunkBytes;
                 try {
-                    SuperTransformer.outputChunkTokens = 8; // 1 sentence of up to 7 target tokens + EOS per chunk
+                    SuperTransformer.outputChunkBytes = 8 * 4 * 20; // 8 tokens of the 20-word vocabulary: 1 sentence of up to 7 target tokens + EOS per chunk
                     float[] chunked = Grad.disabled(() -> m.nllPerSentence(c, b));
                     org.junit.jupiter.api.Assertions.assertArrayEquals(whole.toFloatArray(), chunked, 1e-5f);
                     double sum = 0;
@@ -124,7 +124,7 @@ class SuperTransformerTest {
                     }
                     assertEquals(sum, Grad.disabled(() -> m.nllSum(c, b)), 1e-9);
                 } finally {
-                    SuperTransformer.outputChunkTokens = before;
+                    SuperTransformer.outputChunkBytes = before;
                 }
             }
         }

@@ -3,6 +3,7 @@ package dev.hatspark.jobs.bench;
 import dev.hatspark.jobs.cli.Job;
 import dev.hatspark.jobs.cli.RunOptions;
 import dev.hatspark.jobs.corpus.Corpus;
+import dev.hatspark.jobs.latency.Hardware;
 import dev.hatspark.jobs.store.Checkpoints;
 import dev.hatspark.jobs.store.Fs;
 import dev.hatspark.jobs.store.Layout;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Option;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * bench-eval (a benchmark, not a test): validation-loss evaluation throughput of the largest and
@@ -43,8 +45,9 @@ public final class EvalBenchmark implements Job<String> {
     @Option(names = "--max-tokens", description = "Default: ${DEFAULT-VALUE}")
     public int maxTokens = 4096;
 
-    @Option(names = "--threads", description = "PyTorch threads (0 = all cores). Default: ${DEFAULT-VALUE}")
-    public int threads = 0;
+    @Option(names = "--threads", split = ",", description = "PyTorch thread counts to measure at, comma-separated"
+            + " (0 = all cores). Default: a sweep's executor task's (spark.task.cpus), then all cores.")
+    public int[] threads;
 
     @Override
     public String name() {
@@ -56,41 +59,51 @@ public final class EvalBenchmark implements Job<String> {
         Fs fs = new Fs(spark.sparkContext().hadoopConfiguration());
         Layout layout = run.layout();
         String ckpt = Checkpoints.latestOf(fs, layout);
-        Torch.threads(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), 0);
+        int cores = Runtime.getRuntime().availableProcessors();
+        int[] counts = IntStream.of(threads != null ? threads : new int[] {Hardware.taskCpus(), cores})
+                .map(t -> t > 0 ? t : cores).distinct().toArray();
         List<int[][]> valid = Corpus.validation(spark, layout, 0).pairs();
         StringBuilder out = new StringBuilder();
         try (NDManager root = NDManager.newBaseManager()) {
-            double matmul = matmulGflops(root, 512);
-            out.append(String.format("DJL matmul 512x512: %.1f GFLOP/s (%d threads)%n", matmul, Torch.threads()));
             SuperTransformer model = Checkpoints.loadModel(fs, ckpt, root);
             List<Batch> batches = Batches.byTokens(valid, maxTokens);
             SubnetEvaluator ev = new SubnetEvaluator(model, batches);
-            for (ArchConfig c : List.of(model.space().largest(), model.space().smallest())) {
-                ev.validLoss(c); // warm-up
-                // each pass right after a matmul timing: this VM's CPUs change speed by up to 2x for seconds,
-                // so a ratio to a matmul timed once at the start measured the machine's mood, not the model
-                double flops = Flops.forward(c, model.space().qkvDim, model.tgtVocab(), batches);
-                double[] seconds = new double[repeats];
-                double[] share = new double[repeats];
-                double loss = 0;
-                for (int i = 0; i < repeats; i++) {
-                    double mm = matmulGflops(root, 512);
-                    long t0 = System.nanoTime();
-                    loss = ev.validLoss(c);
-                    seconds[i] = (System.nanoTime() - t0) / 1e9;
-                    share[i] = flops / seconds[i] / 1e9 / mm;
+            for (int n : counts) {
+                Torch.threads(n, 0);
+                out.append(String.format("%d PyTorch thread(s)%s: DJL matmul 512x512 %.1f GFLOP/s%n", n,
+                        n == Hardware.taskCpus() ? ", as a sweep's executor task runs (spark.task.cpus)" : "",
+                        matmulGflops(root, 512)));
+                for (ArchConfig c : List.of(model.space().largest(), model.space().smallest())) {
+                    out.append(timed(ev, batches, c, root, c.equals(model.space().largest()) ? "largest " : "smallest"));
                 }
-                double s = Schedule.median(seconds);
-                out.append(String.format("%s: loss %.4f, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of matmul (median of %d passes,"
-                                + " each against a matmul timed just before it), %.2f s per pass%n",
-                        c.equals(model.space().largest()) ? "largest " : "smallest", loss, ev.tokens() / s, flops / s / 1e9,
-                        100 * Schedule.median(share), repeats, s));
             }
         }
         out.append(String.format("resident memory (VmRSS): %s, JVM heap used %d MiB%n", rss(),
                 (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) >> 20));
         System.out.print(out);
         return "see above";
+    }
+
+    private String timed(SubnetEvaluator ev, List<Batch> batches, ArchConfig c, NDManager root, String label) {
+        SuperTransformer model = ev.model();
+        ev.validLoss(c); // warm-up
+        // each pass right after a matmul timing: this VM's CPUs change speed by up to 2x for seconds,
+        // so a ratio to a matmul timed once at the start measured the machine's mood, not the model
+        double flops = Flops.forward(c, model.space().qkvDim, model.tgtVocab(), batches);
+        double[] seconds = new double[repeats];
+        double[] share = new double[repeats];
+        double loss = 0;
+        for (int i = 0; i < repeats; i++) {
+            double mm = matmulGflops(root, 512);
+            long t0 = System.nanoTime();
+            loss = ev.validLoss(c);
+            seconds[i] = (System.nanoTime() - t0) / 1e9;
+            share[i] = flops / seconds[i] / 1e9 / mm;
+        }
+        double s = Schedule.median(seconds);
+        return String.format("  %s: loss %.4f, %.0f tokens/s, %.1f GFLOP/s = %.0f %% of matmul (median of %d passes,"
+                        + " each against a matmul timed just before it), %.2f s per pass%n",
+                label, loss, ev.tokens() / s, flops / s / 1e9, 100 * Schedule.median(share), repeats, s);
     }
 
     static double matmulGflops(NDManager m, int n) {
