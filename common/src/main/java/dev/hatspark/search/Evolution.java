@@ -19,8 +19,9 @@ import java.util.function.ToDoubleFunction;
  * evaluation: {@link #initial} and {@link #next} propose populations, the caller evaluates them.
  * Every candidate satisfies the budget by the predictor (resampled until it does); a population
  * holds no config twice; parents (the best so far) carry over, so the best loss never rises.
- * Each generation's randomness is a function of (seed, budget, generation): a sweep resumed from a
- * finished generation proposes exactly what the uninterrupted sweep would.
+ * Each generation's randomness is a function of (seed, generation, parents): a sweep resumed from a
+ * finished generation proposes exactly what the uninterrupted sweep would, and budgets with the same
+ * parents propose the same children (the budget only decides which of them fit).
  */
 public final class Evolution {
     /** Proposals tried per candidate before the budget is declared infeasible in practice. */
@@ -83,7 +84,6 @@ public final class Evolution {
      * hash, so the order is total), then children by mutation and by crossover of random parents.
      */
     public List<Candidate> next(List<Candidate> population, Map<String, Double> loss, double budgetMs, int generation) {
-        SplittableRandom rng = rng(budgetMs, generation);
         List<Candidate> ranked = new ArrayList<>(population);
         for (Candidate c : ranked) {
             if (!loss.containsKey(c.hash())) {
@@ -115,7 +115,11 @@ public final class Evolution {
                         List.of(p.hash()), 0);
             }));
         }
+        // Each crossover slot reads its own RNG, seeded by (seed, generation, slot), not by the budget: budgets
+        // with the same ranked parents draw the same pairs and genes, so they too share children.
         for (int i = 0; i < params.crossovers(); i++) {
+            SplittableRandom rng = new SplittableRandom(
+                    params.seed() * 0x9E3779B97F4A7C15L + generation * 1_000_003L + 0x5DEECE66DL * (i + 1));
             int[] tries = {0};
             out.add(feasible(budgetMs, seen, () -> {
                 Candidate a = parents.get(rng.nextInt(parents.size()));

@@ -81,6 +81,22 @@ class EvolutionTest {
     }
 
     @Test
+    void budgetsWithTheSameParentsProposeTheSameChildren() {
+        double hi = LATENCY.applyAsDouble(DEMO.largest());
+        Evolution evo = new Evolution(DEMO, small(5), LATENCY);
+        List<Candidate> pop = evo.initial(hi, 0);
+        Map<String, Double> l = new HashMap<>();
+        pop.forEach(c -> l.put(c.hash(), loss(c.config())));
+        // both budgets fit every config, so they rank the same parents; only the budget differs
+        List<Candidate> a = evo.next(pop, l, hi, 1);
+        List<Candidate> b = evo.next(pop, l, 2 * hi, 1);
+        assertEquals(hashes(List.of(a)), hashes(List.of(b)));
+        assertEquals(16, a.stream().filter(c -> c.origin().equals(Candidate.CROSSOVER)).count());
+        // and the children still differ from one generation to the next
+        assertNotEquals(hashes(List.of(a.subList(8, 40))), hashes(List.of(evo.next(pop, l, hi, 2).subList(8, 40))));
+    }
+
+    @Test
     void sameSeedSameSearchAndResumeFromAGenerationMatches() {
         double budget = LATENCY.applyAsDouble(DEMO.largest()) * 0.6;
         List<List<Candidate>> a = run(small(3), budget);
