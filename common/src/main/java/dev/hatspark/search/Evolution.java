@@ -109,8 +109,7 @@ public final class Evolution {
                 // a parent whose neighbourhood is used up (or over budget) hands the slot to the next one
                 int pi = (slot + tries[0]++ / 50) % parents.size();
                 Candidate p = parents.get(pi);
-                SplittableRandom childRng = new SplittableRandom(
-                        params.seed() * 0x9E3779B97F4A7C15L + generation * 1_000_003L + p.hash().hashCode() * 31L + childrenOf[pi]++);
+                SplittableRandom childRng = childRng(generation, p.hash().hashCode() * 31L + childrenOf[pi]++);
                 return new Candidate(Genetics.mutate(space, p.config(), params.mutationProb(), childRng), Candidate.MUTATION,
                         List.of(p.hash()), 0);
             }));
@@ -118,8 +117,7 @@ public final class Evolution {
         // Each crossover slot reads its own RNG, seeded by (seed, generation, slot), not by the budget: budgets
         // with the same ranked parents draw the same pairs and genes, so they too share children.
         for (int i = 0; i < params.crossovers(); i++) {
-            SplittableRandom rng = new SplittableRandom(
-                    params.seed() * 0x9E3779B97F4A7C15L + generation * 1_000_003L + 0x5DEECE66DL * (i + 1));
+            SplittableRandom rng = childRng(generation, 0x5DEECE66DL * (i + 1));
             int[] tries = {0};
             out.add(feasible(budgetMs, seen, () -> {
                 Candidate a = parents.get(rng.nextInt(parents.size()));
@@ -134,6 +132,11 @@ public final class Evolution {
             }));
         }
         return out;
+    }
+
+    /** A budget-independent RNG of children in a generation: {@code key} names the parent's k-th child or the crossover slot. */
+    private SplittableRandom childRng(int generation, long key) {
+        return new SplittableRandom(params.seed() * 0x9E3779B97F4A7C15L + generation * 1_000_003L + key);
     }
 
     /** Proposes until a new config within the budget comes up; records its predicted latency. */

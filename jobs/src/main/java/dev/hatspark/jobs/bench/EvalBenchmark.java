@@ -60,7 +60,8 @@ public final class EvalBenchmark implements Job<String> {
         Layout layout = run.layout();
         String ckpt = Checkpoints.latestOf(fs, layout);
         int cores = Runtime.getRuntime().availableProcessors();
-        int[] counts = IntStream.of(threads != null ? threads : new int[] {Hardware.taskCpus(), cores})
+        int taskCpus = Hardware.taskCpus();
+        int[] counts = IntStream.of(threads != null ? threads : new int[] {taskCpus, cores})
                 .map(t -> t > 0 ? t : cores).distinct().toArray();
         List<int[][]> valid = Corpus.validation(spark, layout, 0).pairs();
         StringBuilder out = new StringBuilder();
@@ -71,7 +72,7 @@ public final class EvalBenchmark implements Job<String> {
             for (int n : counts) {
                 Torch.threads(n, 0);
                 out.append(String.format("%d PyTorch thread(s)%s: DJL matmul 512x512 %.1f GFLOP/s%n", n,
-                        n == Hardware.taskCpus() ? ", as a sweep's executor task runs (spark.task.cpus)" : "",
+                        n == taskCpus ? ", as a sweep's executor task runs (spark.task.cpus)" : "",
                         matmulGflops(root, 512)));
                 for (ArchConfig c : List.of(model.space().largest(), model.space().smallest())) {
                     out.append(timed(ev, batches, c, root, c.equals(model.space().largest()) ? "largest " : "smallest"));
