@@ -177,6 +177,69 @@ class RacingTest {
         assertEquals(Set.of(good.hash(), ok.hash(), bad.hash()), Racing.decide(gen, 1, Set.of(), sub, 2.0).promoted());
     }
 
+    @Test
+    void finitePopulationStandardErrorShrinksAsTheSubsetNearsTheWholeSet() {
+        Racing.Subset a = subset(0.1, 2, 1), b = subset(0.0, 2, 2);
+        Racing.Difference unbounded = Racing.difference(a, b);
+        assertEquals(unbounded, Racing.difference(a, b, 0));
+        assertEquals(unbounded.mean(), Racing.difference(a, b, 80).mean(), 0);
+        assertEquals(unbounded.se() * Math.sqrt(0.5), Racing.difference(a, b, 80).se(), 1e-12, "40 of 80 sentences");
+        assertEquals(0, Racing.difference(a, b, 40).se(), 0, "the subset is the whole set: nothing left to estimate");
+    }
+
+    /** Rule 2 (the default) on a generation of budget 80 with two parents p1, p2 (fully evaluated) and p1's child c. */
+    @Test
+    void anchoredEstimatesRaceAChildThroughItsParentsFullSetLoss() {
+        Candidate p1 = cand(1, Candidate.PARENT), p2 = cand(2, Candidate.PARENT);
+        Candidate c = new Candidate(Genetics.sample(space, new SplittableRandom(3)), Candidate.MUTATION, List.of(p1.hash()), 10);
+        Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(80.0, List.of(p1, p2, c)));
+        Map<String, Double> fullLoss = Map.of(p1.hash(), 5.0, p2.hash(), 5.3);
+        Map<String, Racing.Subset> sub = new HashMap<>();
+        sub.put(p1.hash(), subset(0.0, 0.2, 1));
+        sub.put(p2.hash(), subset(0.3, 30, 2)); // p2 differs from the others by much sentence noise
+        sub.put(c.hash(), plus(sub.get(p1.hash()), 3.9, 4.1)); // 0.4 nats a token worse than its parent, on every sentence
+        Racing.Params p = new Racing.Params(new double[] {0.1}, 16, 2, 0, 1);
+        assertEquals(2, p.rule(), "the default rule");
+        // rule 1: c is 0.1 worse than the slot's holder p2 on the subset, but the paired SE against p2 is about 0.14
+        Racing.Decision one = Racing.decide(gen, 2, fullLoss, sub, new Racing.Params(new double[] {0.1}, 16, 2, 0, 1, 1), 0, false);
+        assertEquals(p2.hash(), one.races().get(80.0).reference());
+        assertTrue(one.promoted().contains(c.hash()), "within 2 SE of p2 by the paired difference");
+        // rule 2: L(c) - L(p2) = L(p1) - L(p2) + 0.4 = 0.1, with the SE of c - p1 per sentence (0.1 / 400 tokens)
+        Racing.Decision two = Racing.decide(gen, 2, fullLoss, sub, p, 0, false);
+        Racing.Difference d = two.races().get(80.0).differences().get(c.hash());
+        assertEquals(5.0 - 5.3 + 0.4, d.mean(), 1e-9);
+        assertEquals(Math.sqrt(40 * (40 * 0.01 / 39)) / 400, d.se(), 1e-9);
+        assertEquals(Set.of(), two.promoted(), "clearly behind the slot's holder, and behind the budget's best row p1");
+        // the direct paired difference stays an option: a child whose parent is not fully evaluated is raced as in rule 1
+        Candidate orphan = new Candidate(c.config(), Candidate.MUTATION, List.of("not-evaluated"), 10);
+        Map<Double, List<Candidate>> gen2 = new TreeMap<>(Map.of(80.0, List.of(p1, p2, orphan)));
+        assertEquals(Set.of(c.hash()), Racing.decide(gen2, 2, fullLoss, sub, p, 0, false).promoted());
+    }
+
+    @Test
+    void theLastGenerationRacesOnlyForEachBudgetsWinner() {
+        Candidate p1 = cand(1, Candidate.PARENT), p2 = cand(2, Candidate.PARENT), c = cand(3, Candidate.MUTATION);
+        Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(80.0, List.of(p1, p2, c)));
+        Map<String, Double> fullLoss = Map.of(p1.hash(), 5.0, p2.hash(), 5.3);
+        Map<String, Racing.Subset> sub = new HashMap<>();
+        sub.put(p1.hash(), subset(0.0, 0.2, 1));
+        sub.put(p2.hash(), subset(0.3, 0.2, 2));
+        sub.put(c.hash(), plus(sub.get(p2.hash()), 0.9, 1.1)); // 0.1 behind p2 (the slot's holder), 0.4 behind p1
+        Racing.Params p = new Racing.Params(new double[] {0.1}, 16, 2, 0, 1);
+        assertEquals(Set.of(), Racing.decide(gen, 2, fullLoss, sub, p, 0, false).promoted());
+        sub.put(c.hash(), plus(sub.get(p2.hash()), -1.5, -0.5)); // now 0.1 ahead of p2: it would take a slot
+        assertEquals(Set.of(c.hash()), Racing.decide(gen, 2, fullLoss, sub, p, 0, false).promoted());
+        Racing.Decision last = Racing.decide(gen, 2, fullLoss, sub, p, 0, true);
+        assertEquals(Set.of(), last.promoted(), "no parents are picked after the last generation, and c cannot beat p1");
+        assertEquals(p1.hash(), last.races().get(80.0).reference(), "the budget's best fully evaluated row");
+        sub.put(c.hash(), plus(sub.get(p1.hash()), -0.5, -0.3)); // ahead of p1: it could win the budget
+        assertEquals(Set.of(c.hash()), Racing.decide(gen, 2, fullLoss, sub, p, 0, true).promoted());
+        // a one-generation sweep: nothing fully evaluated yet, so each budget's best by subset loss goes on
+        Map<Double, List<Candidate>> first = new TreeMap<>(Map.of(80.0, List.of(cand(4, Candidate.RANDOM), c)));
+        sub.put(first.get(80.0).get(0).hash(), subset(1.0, 0.2, 4));
+        assertEquals(Set.of(c.hash()), Racing.decide(first, 2, Map.of(), sub, p, 0, true).promoted());
+    }
+
     /**
      * A whole racing search on a toy loss: parents always come from fully evaluated configs, and fewer
      * full evaluations are spent than candidates proposed.
@@ -207,7 +270,8 @@ class RacingTest {
             for (String h : Racing.subsetNeeded(next)) {
                 sub.computeIfAbsent(h, k -> truth.subset(unique.get(k)));
             }
-            for (String h : Racing.decide(next, 4, full, sub, 2.0).promoted()) {
+            boolean last = g == 5;
+            for (String h : Racing.decide(next, 4, known, sub, Racing.Params.DEFAULT, 0, last).promoted()) {
                 fullLoss.put(h, truth.loss(unique.get(h)));
                 full.add(h);
             }

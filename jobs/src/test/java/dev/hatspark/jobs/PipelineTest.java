@@ -402,6 +402,26 @@ class PipelineTest {
 
     @Test
     @Order(9)
+    void aSweepStartedWithRacingRuleOneResumesWithIt() throws Exception {
+        Sweep old = sweep("rule1");
+        old.racing.rule = 1; // what sweeps started before rule 2 ran, and recorded without a rule
+        old.stopAfter = 1;
+        old.run(spark);
+        assertFalse(spark.read().parquet(root + "/sweeps/rule1/runs").first().<String>getAs("parameters").contains("\"rule\""));
+        sweep("rule1").run(spark); // resumed with the default options
+        Sweep whole = sweep("rule1-whole");
+        whole.racing.rule = 1;
+        whole.run(spark);
+        String cols = "budget_ms, generation, rank, config_hash, val_loss, fidelity, subset_margin";
+        assertEquals(spark.read().parquet(root + "/sweeps/rule1-whole/population").selectExpr(cols.split(", "))
+                        .orderBy("budget_ms", "generation", "rank").collectAsList(),
+                spark.read().parquet(root + "/sweeps/rule1/population").selectExpr(cols.split(", "))
+                        .orderBy("budget_ms", "generation", "rank").collectAsList(), "resumed with rule 1, as it started");
+        assertTrue(spark.read().parquet(root + "/sweeps/a/runs").first().<String>getAs("parameters").contains("\"rule\":2"));
+    }
+
+    @Test
+    @Order(9)
     void aSweepKilledBetweenItsEvaluationsAndItsPopulationResumesExactly() throws Exception {
         // a run root of its own with an empty cache, so that the sweep evaluates (and marks) all it needs
         Path own = dir.resolve("own-cache");

@@ -129,12 +129,12 @@ final class Races {
     }
 
     /**
-     * Evaluates generation {@code g}. With racing, every stage scores the configs still in the race on its
+     * Evaluates generation {@code g} ({@code last}: the sweep's last, after which no parents are picked). With racing, every stage scores the configs still in the race on its
      * sentences and races them; the last stage's promotions are scored on the rest, and their full-set loss
      * is the sum over all parts. Without, all in full. Fresh are the configs it evaluates now or, resumed,
      * evaluated before the kill.
      */
-    Outcome evaluate(int g, Map<Double, List<Candidate>> generation, Map<String, ArchConfig> unique, String label) {
+    Outcome evaluate(int g, boolean last, Map<Double, List<Candidate>> generation, Map<String, ArchConfig> unique, String label) {
         String tag = tag(g);
         double[] task = new double[2];
         Map<String, Long> freshStages = new HashMap<>();
@@ -168,7 +168,7 @@ final class Races {
                 for (String h : alive) {
                     sofar.put(h, upTo(h, s));
                 }
-                Racing.Decision d = Racing.decide(only(generation, alive), parents, promoted, sofar, params.k(), params.delta());
+                Racing.Decision d = Racing.decide(only(generation, alive), parents, fullLosses(), sofar, params, full.valid().size(), last);
                 decisions.add(d);
                 for (String h : alive) {
                     if (!promoted.contains(h)) {

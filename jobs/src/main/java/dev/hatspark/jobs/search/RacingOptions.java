@@ -31,12 +31,18 @@ public final class RacingOptions {
             + " spends fewer full evaluations on candidates about level with the parents). Default: ${DEFAULT-VALUE}")
     public double delta = Racing.Params.DEFAULT.delta();
 
+    @Option(names = "--racing-rule", description = "2: differences estimated through fully evaluated anchors (a child's"
+            + " parents), finite-population standard errors, and a last generation that races only for each budget's"
+            + " winner; 1: the paired difference to the slot's holder (sweeps started before rule 2 resume with it)."
+            + " Default: ${DEFAULT-VALUE}")
+    public int rule = Racing.Params.DEFAULT.rule();
+
     /** The racing parameters, or null when candidates are evaluated in full (off, or random search: a baseline). */
     public Racing.Params params(boolean random) {
         if (!mode.equals("on") && !mode.equals("off")) {
             throw new BadInputException("--racing must be on or off, got '" + mode + "'");
         }
-        return mode.equals("off") || random ? null : new Racing.Params(fractions, minSentences, k, delta, Racing.Params.DEFAULT.seed());
+        return mode.equals("off") || random ? null : new Racing.Params(fractions, minSentences, k, delta, Racing.Params.DEFAULT.seed(), rule);
     }
 
     /** What the runs table records: a resumed sweep must race with the same knobs. */
@@ -56,6 +62,9 @@ public final class RacingOptions {
                 m.put("delta", p.delta()); // recorded only when set, so sweeps started before it resume
             }
             m.put("seed", p.seed());
+            if (p.rule() != 1) {
+                m.put("rule", p.rule()); // recorded from rule 2 on, so sweeps started before it resume with rule 1
+            }
         }
         return m;
     }

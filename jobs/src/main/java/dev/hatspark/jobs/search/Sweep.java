@@ -13,6 +13,7 @@ import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.store.Tables;
 import dev.hatspark.search.Budgets;
 import dev.hatspark.search.Lockstep;
+import dev.hatspark.search.Racing;
 import dev.hatspark.jobs.supernet.Evaluations;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.hatspark.search.Candidate;
@@ -180,9 +181,19 @@ public final class Sweep implements Job<Sweep.Result> {
         meta.put("checkpoint", layout.relative(ckpt)); // a copied or moved run root resumes its sweeps
         meta.put("valid_sentences", validSentences);
         meta.put("racing", racing.describe(random));
-        String relativeJson = JSON.writeValueAsString(meta);
+        List<String> spellings = new ArrayList<>(List.of(JSON.writeValueAsString(meta)));
         meta.put("checkpoint", ckpt); // how sweeps started before recorded it
-        Started start = checkRunsAndStart(spark, fs, dir, id, relativeJson, JSON.writeValueAsString(meta));
+        spellings.add(JSON.writeValueAsString(meta));
+        int askedRule = racing.rule;
+        if (racing.params(random) != null && racing.rule == Racing.Params.DEFAULT.rule()) {
+            racing.rule = 1; // a sweep started before rule 2 resumes with the rule it started with
+            meta.put("racing", racing.describe(random));
+            spellings.add(JSON.writeValueAsString(meta));
+            meta.put("checkpoint", layout.relative(ckpt));
+            spellings.add(JSON.writeValueAsString(meta));
+        }
+        Started start = checkRunsAndStart(spark, fs, dir, id, spellings);
+        racing.rule = start.spelling() < 2 ? askedRule : 1;
         Timestamp started = start.at();
         String paramsJson = start.parameters();
 
@@ -212,7 +223,8 @@ public final class Sweep implements Job<Sweep.Result> {
                 double predictS = (System.nanoTime() - genStart) / 1e9;
                 Map<String, ArchConfig> unique = Lockstep.unique(next);
                 long evalStart = System.nanoTime();
-                Races.Outcome out = races.evaluate(g, next, unique, String.format("sweep %s generation %d/%d", id, g + 1, generations));
+                Races.Outcome out = races.evaluate(g, g == generations - 1, next, unique,
+                        String.format("sweep %s generation %d/%d", id, g + 1, generations));
                 double evalWallS = (System.nanoTime() - evalStart) / 1e9;
                 // the generation is committed while the next one is proposed and evaluated
                 List<Row> rows = races.populationRows(id, g, next, out);
@@ -283,25 +295,26 @@ public final class Sweep implements Job<Sweep.Result> {
         fs.writeParquet(spark.createDataFrame(SweepTables.front(population, id), Tables.SWEEP_FRONT).coalesce(1), dir.front());
     }
 
-    /** When a sweep started and the parameters its runs/ row keeps. */
-    private record Started(Timestamp at, String parameters) {
+    /** When a sweep started, the parameters its runs/ row keeps, and which of the accepted spellings they are. */
+    private record Started(Timestamp at, String parameters, int spelling) {
     }
 
     /**
-     * Checks a sweep being resumed was started with {@code parameters} (or their older spelling {@code legacy},
-     * which it then keeps) and marks it running.
+     * Checks a sweep being resumed was started with one of {@code spellings} of its parameters (the current one first;
+     * then older spellings, which it keeps) and marks it running.
      */
-    private Started checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, String parameters, String legacy) {
+    private Started checkRunsAndStart(SparkSession spark, Fs fs, Layout.Sweep dir, String id, List<String> spellings) {
         String path = dir.runs();
-        Started start = new Started(Timestamp.from(Instant.now()), parameters);
+        Started start = new Started(Timestamp.from(Instant.now()), spellings.get(0), 0);
         if (fs.hasCurrent(path)) {
             Row r = spark.read().parquet(fs.current(path)).first();
             String stored = r.getAs("parameters");
-            if (!stored.equals(parameters) && !stored.equals(legacy)) {
+            int i = spellings.indexOf(stored);
+            if (i < 0) {
                 throw new BadInputException("sweep '" + id + "' at " + dir.dir() + " was started with other parameters ("
                         + stored + "); use another --sweep-id or the same options");
             }
-            start = new Started(r.getAs("started_at"), stored);
+            start = new Started(r.getAs("started_at"), stored, i);
         }
         writeRuns(spark, fs, dir, id, start.parameters(), start.at(), null, "running");
         return start;
