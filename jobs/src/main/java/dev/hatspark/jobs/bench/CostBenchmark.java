@@ -97,16 +97,17 @@ public final class CostBenchmark implements Job<String> {
     @Option(names = "--wmt-vocab", description = "Projection: joint BPE vocabulary. Default: ${DEFAULT-VALUE}")
     public int wmtVocab = 32000;
 
-    @Option(names = "--lockstep-ratio", description = "Projection: lockstep evaluations / separate sweeps' (README: 203 / 453). Default: ${DEFAULT-VALUE}")
-    public double lockstepRatio = 0.45;
+    @Option(names = "--lockstep-ratio", description = "Projection: lockstep evaluations / separate sweeps' (README: 299 / 633"
+            + " configs, 10 budgets, shared crossovers). Default: ${DEFAULT-VALUE}")
+    public double lockstepRatio = 0.47;
 
     @Option(names = "--racing-stages", split = ",", description = "Projection: where the racing stages end, as shares of the"
             + " validation set (the sweep's --racing-fraction). Default: 0.1,0.3")
     public double[] racingStages = {0.1, 0.3};
 
     @Option(names = "--racing-reach", split = ",", description = "Projection: shares of raced configs scored by each later stage,"
-            + " then on the rest (README: the 10-budget sweep, 2 stages). Default: 0.70,0.51")
-    public double[] racingReach = {0.70, 0.51};
+            + " then on the rest (README: the 10-budget sweep, 2 stages, racing rule 2). Default: 0.48,0.32")
+    public double[] racingReach = {0.48, 0.32};
 
     @Option(names = "--fit", split = ",", description = "Skip timing: the cost model's ms per GFLOP, ms per batch, intercept ms")
     public double[] fitGiven;
