@@ -51,6 +51,12 @@ final class Races {
     /** Config hash → the generation tag of this run's evaluations already in the cache, per key (a resume). */
     private final Map<String, String> ownFull;
     private final List<Map<String, String>> ownStage = new ArrayList<>();
+    /**
+     * Cache rows of this generation's evaluations, not yet in evaluations/: the sweep appends them in the
+     * generation's background commit, just before its population (one write instead of one per job, off the
+     * generation's critical path; a kill before it only costs their recomputation).
+     */
+    private final List<Row> pendingCache = new ArrayList<>();
 
     Races(SparkSession spark, Layout layout, Evaluations.Key full, Racing.Params params, int parents, int qkv, int vocab,
           String runTag) {
@@ -220,8 +226,15 @@ final class Races {
                         e.partitionMs(), all.tokens(), null));
             }
         }
-        Evaluations.append(spark, layout, full, out, tag);
+        pendingCache.addAll(Evaluations.rows(full, out, tag));
         return out;
+    }
+
+    /** The cache rows the evaluations since the last call produced, for the generation's commit to append. */
+    List<Row> takeCacheRows() {
+        List<Row> rows = List.copyOf(pendingCache);
+        pendingCache.clear();
+        return rows;
     }
 
     /** Target tokens a full evaluation scores: the whole set, or with racing only the rest after the stages. */
@@ -236,7 +249,7 @@ final class Races {
         return out;
     }
 
-    /** One Spark job, appended to the cache when {@code append}; adds its slowest and mean task seconds to {@code task}. */
+    /** One Spark job, its results kept for the cache ({@link #takeCacheRows}) when {@code append}; adds its slowest and mean task seconds to {@code task}. */
     private List<Evaluations.Evaluation> run(Evaluations.Key key, List<ArchConfig> todo, String description, String tag,
                                              double[] task, boolean append) {
         // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)
@@ -244,7 +257,7 @@ final class Races {
         List<Evaluations.Evaluation> fresh = Evaluations.evaluate(spark, key, todo, qkv, vocab);
         spark.sparkContext().setJobDescription(null);
         if (append) {
-            Evaluations.append(spark, layout, key, fresh, tag);
+            pendingCache.addAll(Evaluations.rows(key, fresh, tag));
         }
         Map<Integer, Double> partMs = new HashMap<>();
         fresh.forEach(e -> partMs.put(e.partition(), e.partitionMs()));

@@ -228,9 +228,12 @@ public final class Sweep implements Job<Sweep.Result> {
                 double evalWallS = (System.nanoTime() - evalStart) / 1e9;
                 // the generation is committed while the next one is proposed and evaluated
                 List<Row> rows = races.populationRows(id, g, next, out);
+                List<Row> cacheRows = races.takeCacheRows();
                 history.addAll(rows);
                 List<Row> snapshot = List.copyOf(history);
                 double waitS = commits.then(() -> {
+                    // the evaluations first: a generation resumed after a kill between the two finds them as its own
+                    Evaluations.appendRows(spark, layout, cacheRows);
                     fs.appendParquet(spark.createDataFrame(rows, Tables.SWEEP_POPULATION).coalesce(1), dir.population(), "generation");
                     writeBestAndFront(spark, fs, dir, id, snapshot);
                 });

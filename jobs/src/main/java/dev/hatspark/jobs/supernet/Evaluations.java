@@ -137,14 +137,24 @@ public final class Evaluations {
 
     /** Appends fresh evaluations to the cache table, marked as evaluated by {@code by}. */
     public static void append(SparkSession spark, Layout layout, Key key, List<Evaluation> fresh, String by) {
-        if (fresh.isEmpty()) {
-            return;
-        }
+        appendRows(spark, layout, rows(key, fresh, by));
+    }
+
+    /** The cache rows of {@code fresh} under {@code key}, for {@link #appendRows} (possibly later, with other keys' rows). */
+    public static List<Row> rows(Key key, List<Evaluation> fresh, String by) {
         List<Row> rows = new ArrayList<>();
         for (Evaluation e : fresh) {
             rows.add(RowFactory.create(e.configHash(), key.checkpointId(), key.validSetId(), e.valLoss(), e.configJson(), e.evalMs(),
                     key.fidelity(), e.tokens(), e.sentenceNll() == null ? null
                             : Arrays.stream(e.sentenceNll()).boxed().toArray(Double[]::new), by));
+        }
+        return rows;
+    }
+
+    /** Appends cache rows ({@link #rows}) to {@code evaluations/} in one commit. */
+    public static void appendRows(SparkSession spark, Layout layout, List<Row> rows) {
+        if (rows.isEmpty()) {
+            return;
         }
         new Fs(spark.sparkContext().hadoopConfiguration())
                 .appendParquet(spark.createDataFrame(rows, Tables.EVALUATIONS).coalesce(1), layout.evaluations());
