@@ -263,7 +263,7 @@ public final class Racing {
      * (b − y)] / tokens}, with x = a when a is fully evaluated, else one of a's parents (all fully evaluated), and
      * likewise y. A child differs from its parent on far fewer sentences than from an unrelated reference, so its
      * standard error is smaller; the direct paired difference of rule 1 stays one of the options, and the one with
-     * the smallest SE is used. On the second demo's 10-budget trajectory this alone cut the replayed cost 0.52× →
+     * the smallest SE is used. On the README's 10-budget demo trajectory this alone cut the replayed cost 0.52× →
      * 0.48× with no parent lost;</li>
      * <li><b>finite-population SE</b>: the stage's sentences are a sample of the {@code sentences} of the set, which
      * the full-set loss is taken on, so the variance takes the factor 1 − m / sentences;</li>
