@@ -18,6 +18,7 @@ P = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 rows = lambda name: replay_dump.rows(dump, name)
 nll = {r["config_hash"]: r["sentence_nll"] for r in rows("evaluations")}
 n = len(next(iter(nll.values())))
+mean_all = {h: sum(v) / n for h, v in nll.items()}  # per-sentence mean over the whole set: the full-set scale
 gens, ms = replay_dump.trajectory(dump, sweep)  # generation -> budget -> hash -> full-set loss; hash -> ms
 parents_of = {r["config_hash"]: r.get("parent_hashes") or [] for r in rows("population") if r["sweep_id"] == sweep}
 missing = {h for gen in gens.values() for mem in gen.values() for h in mem if h not in nll}
@@ -47,7 +48,7 @@ def diff(a, b, idx, full=(), rule=1):  # a - b per sentence over the whole set, 
             for y in anchors(b):
                 mu, se = mean_se([(nll[a][i] - nll[x][i]) - (nll[b][i] - nll[y][i]) for i in idx], True)
                 if se < best[1]:
-                    best = (sum(nll[x]) / n - sum(nll[y]) / n + mu, se)
+                    best = (mean_all[x] - mean_all[y] + mu, se)
     return best
 
 
@@ -78,7 +79,7 @@ def replay(fractions, k, delta=0.0, seed=1, rule=1):
                 # the winner race's reference: rule 2 the budget's best fully evaluated row, else (always promoted)
                 # its best candidate by subset loss
                 done = [h for h in own if h in full] if rule == 2 else []
-                best = min(done, key=lambda h: (sum(nll[h]), h)) if done else min(own, key=lambda h: (loss(h, idx), h), default=None)
+                best = min(done, key=lambda h: (mean_all[h], h)) if done else min(own, key=lambda h: (loss(h, idx), h), default=None)
                 slot_race = not (rule == 2 and g == last)
                 for h in pm:
                     if h in full:

@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.BiFunction;
 
 /**
  * Racing (two-fidelity) evaluation for the sweep, pure logic. A new candidate is first scored on a
@@ -292,7 +293,7 @@ public final class Racing {
      */
     private static Decision race(Map<Double, List<Candidate>> generation, int parents, Set<String> full, Map<String, Double> fullLoss,
                                  Map<String, Subset> subset, double k, double delta,
-                                 java.util.function.BiFunction<String, String, Difference> diff, boolean last) {
+                                 BiFunction<String, String, Difference> diff, boolean last) {
         Map<Double, Race> races = new TreeMap<>();
         Set<String> promoted = new LinkedHashSet<>();
         generation.forEach((b, list) -> {

@@ -135,8 +135,8 @@ final class Races {
     }
 
     /**
-     * Evaluates generation {@code g} ({@code last}: the sweep's last, after which no parents are picked). With racing, every stage scores the configs still in the race on its
-     * sentences and races them; the last stage's promotions are scored on the rest, and their full-set loss
+     * Evaluates generation {@code g} ({@code last}: the sweep's last, after which no parents are picked). With
+     * racing, every stage scores the configs still in the race on its sentences and races them; the last stage's promotions are scored on the rest, and their full-set loss
      * is the sum over all parts. Without, all in full. Fresh are the configs it evaluates now or, resumed,
      * evaluated before the kill.
      */
@@ -249,7 +249,10 @@ final class Races {
         return out;
     }
 
-    /** One Spark job, its results kept for the cache ({@link #takeCacheRows}) when {@code append}; adds its slowest and mean task seconds to {@code task}. */
+    /**
+     * One Spark job, its results kept for the cache ({@link #takeCacheRows}) when {@code append}; adds its slowest and
+     * mean task seconds to {@code task}.
+     */
     private List<Evaluations.Evaluation> run(Evaluations.Key key, List<ArchConfig> todo, String description, String tag,
                                              double[] task, boolean append) {
         // names the generation's job in the Spark UI and event logs (YARN, EMR, History Server)

@@ -47,7 +47,16 @@ public final class RacingOptions {
 
     /** What the runs table records: a resumed sweep must race with the same knobs. */
     public Map<String, Object> describe(boolean random) {
+        return describe(params(random));
+    }
+
+    /** What a sweep with these knobs but racing rule {@code rule} recorded. */
+    Map<String, Object> describe(boolean random, int rule) {
         Racing.Params p = params(random);
+        return describe(p == null ? null : new Racing.Params(p.fractions(), p.minSentences(), p.k(), p.delta(), p.seed(), rule));
+    }
+
+    private static Map<String, Object> describe(Racing.Params p) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("mode", p == null ? "off" : "on");
         if (p != null) {

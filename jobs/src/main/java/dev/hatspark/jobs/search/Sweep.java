@@ -180,20 +180,26 @@ public final class Sweep implements Job<Sweep.Result> {
         meta.put("hardware_id", hw);
         meta.put("checkpoint", layout.relative(ckpt)); // a copied or moved run root resumes its sweeps
         meta.put("valid_sentences", validSentences);
-        meta.put("racing", racing.describe(random));
-        List<String> spellings = new ArrayList<>(List.of(JSON.writeValueAsString(meta)));
-        meta.put("checkpoint", ckpt); // how sweeps started before recorded it
-        spellings.add(JSON.writeValueAsString(meta));
-        int askedRule = racing.rule;
-        if (racing.params(random) != null && racing.rule == Racing.Params.DEFAULT.rule()) {
-            racing.rule = 1; // a sweep started before rule 2 resumes with the rule it started with
-            meta.put("racing", racing.describe(random));
-            spellings.add(JSON.writeValueAsString(meta));
-            meta.put("checkpoint", layout.relative(ckpt));
-            spellings.add(JSON.writeValueAsString(meta));
+        // the parameters as this version records them, then as older versions did (the keys keep their order): with
+        // the absolute checkpoint, and, racing by default, with racing rule 1, which a sweep started before rule 2
+        // resumes with
+        List<Map<String, Object>> racings = new ArrayList<>(List.of(racing.describe(random)));
+        boolean ruleOne = racing.params(random) != null && racing.rule == Racing.Params.DEFAULT.rule();
+        if (ruleOne) {
+            racings.add(racing.describe(random, 1));
+        }
+        List<String> spellings = new ArrayList<>();
+        for (Map<String, Object> r : racings) {
+            meta.put("racing", r);
+            for (Object checkpoint : List.of(layout.relative(ckpt), ckpt)) {
+                meta.put("checkpoint", checkpoint);
+                spellings.add(JSON.writeValueAsString(meta));
+            }
         }
         Started start = checkRunsAndStart(spark, fs, dir, id, spellings);
-        racing.rule = start.spelling() < 2 ? askedRule : 1;
+        if (start.spelling() >= 2) {
+            racing.rule = 1;
+        }
         Timestamp started = start.at();
         String paramsJson = start.parameters();
 
