@@ -187,7 +187,7 @@ class RacingTest {
         assertEquals(0, Racing.difference(a, b, 40).se(), 0, "the subset is the whole set: nothing left to estimate");
     }
 
-    /** Rule 2 (the default) on a generation of budget 80 with two parents p1, p2 (fully evaluated) and p1's child c. */
+    /** Rule 2 on a generation of budget 80 with two parents p1, p2 (fully evaluated) and p1's child c. */
     @Test
     void anchoredEstimatesRaceAChildThroughItsParentsFullSetLoss() {
         Candidate p1 = cand(1, Candidate.PARENT), p2 = cand(2, Candidate.PARENT);
@@ -198,8 +198,7 @@ class RacingTest {
         sub.put(p1.hash(), subset(0.0, 0.2, 1));
         sub.put(p2.hash(), subset(0.3, 30, 2)); // p2 differs from the others by much sentence noise
         sub.put(c.hash(), plus(sub.get(p1.hash()), 3.9, 4.1)); // 0.4 nats a token worse than its parent, on every sentence
-        Racing.Params p = new Racing.Params(new double[] {0.1}, 16, 2, 0, 1);
-        assertEquals(2, p.rule(), "the default rule");
+        Racing.Params p = new Racing.Params(new double[] {0.1}, 16, 2, 0, 1, 2);
         // rule 1: c is 0.1 worse than the slot's holder p2 on the subset, but the paired SE against p2 is about 0.14
         Racing.Decision one = Racing.decide(gen, 2, fullLoss, sub, new Racing.Params(new double[] {0.1}, 16, 2, 0, 1, 1), 0, false);
         assertEquals(p2.hash(), one.races().get(80.0).reference());
@@ -214,6 +213,52 @@ class RacingTest {
         Candidate orphan = new Candidate(c.config(), Candidate.MUTATION, List.of("not-evaluated"), 10);
         Map<Double, List<Candidate>> gen2 = new TreeMap<>(Map.of(80.0, List.of(p1, p2, orphan)));
         assertEquals(Set.of(c.hash()), Racing.decide(gen2, 2, fullLoss, sub, p, 0, false).promoted());
+    }
+
+    /**
+     * Rule 3 (the default) on budget 80, 2 parent slots: fully evaluated p1 (5.0) and p2 (5.3), whose subset happens to
+     * be 0.6 nats harder than p1's instead of 0.3; p1's child c, 0.4 worse than p1 on every sentence; and x, a crossover
+     * of p1 and p2.
+     */
+    @Test
+    void ruleThreeAnchorsOnTheParentsMeanAndRanksOnTheWholeSetsScale() {
+        Candidate p1 = cand(1, Candidate.PARENT), p2 = cand(2, Candidate.PARENT);
+        Candidate c = new Candidate(Genetics.sample(space, new SplittableRandom(3)), Candidate.MUTATION, List.of(p1.hash()), 10);
+        Candidate x = new Candidate(Genetics.sample(space, new SplittableRandom(4)), Candidate.CROSSOVER,
+                List.of(p1.hash(), p2.hash()), 10);
+        Map<String, Double> fullLoss = Map.of(p1.hash(), 5.0, p2.hash(), 5.3);
+        Map<String, Racing.Subset> sub = new HashMap<>();
+        sub.put(p1.hash(), subset(0.0, 0.2, 1));
+        sub.put(p2.hash(), subset(0.6, 0.2, 2));
+        sub.put(c.hash(), plus(sub.get(p1.hash()), 3.9, 4.1));
+        Racing.Params three = Racing.Params.DEFAULT;
+        assertEquals(3, three.rule(), "the default rule");
+        Racing.Params two = new Racing.Params(three.fractions(), 16, 2, 0, 1, 2);
+        Map<Double, List<Candidate>> gen = new TreeMap<>(Map.of(80.0, List.of(p1, p2, c)));
+        // rule 2 ranks by subset loss: c (0.4 behind p1) looks better than p2 (0.6 behind), takes the last slot, goes on
+        Racing.Decision r2 = Racing.decide(gen, 2, fullLoss, sub, two, 0, false);
+        assertEquals(c.hash(), r2.races().get(80.0).reference());
+        assertEquals(Set.of(c.hash()), r2.promoted());
+        // rule 3 ranks c at 5.0 + 0.4 = 5.4, behind p2's 5.3: p2 holds the slot and c, 0.1 behind it, is dropped
+        Racing.Decision r3 = Racing.decide(gen, 2, fullLoss, sub, three, 0, false);
+        assertEquals(p2.hash(), r3.races().get(80.0).reference());
+        assertEquals(Set.of(), r3.promoted());
+        Racing.Difference d = r3.races().get(80.0).differences().get(c.hash());
+        assertEquals(5.0 - 5.3 + 0.4, d.mean(), 1e-9);
+        assertEquals(Math.sqrt(40 * (40 * 0.01 / 39)) / 400, d.se(), 1e-9);
+        // the crossover is anchored on its parents' mean: 0.2 behind it on the subset, so 5.15 + 0.2 = 5.35 on the whole
+        // set, 0.05 behind p2, with the SE of its per-sentence differences to that mean
+        double[] mean = new double[40];
+        for (int i = 0; i < 40; i++) {
+            mean[i] = (sub.get(p1.hash()).sentenceNll()[i] + sub.get(p2.hash()).sentenceNll()[i]) / 2;
+        }
+        sub.put(x.hash(), plus(new Racing.Subset(mean, 400), 1.5, 2.5));
+        Map<Double, List<Candidate>> genX = new TreeMap<>(Map.of(80.0, List.of(p1, p2, x)));
+        Racing.Decision rx = Racing.decide(genX, 2, fullLoss, sub, three, 80, false);
+        Racing.Difference dx = rx.races().get(80.0).differences().get(x.hash());
+        assertEquals(5.15 + 0.2 - 5.3, dx.mean(), 1e-9);
+        assertEquals(Math.sqrt(40 * (40 * 0.25 / 39) * 0.5) / 400, dx.se(), 1e-9, "40 of 80 sentences scored");
+        assertEquals(Set.of(), rx.promoted(), "0.05 behind by about 20 SE");
     }
 
     @Test

@@ -5,6 +5,7 @@ import dev.hatspark.jobs.latency.FitPredictor;
 import dev.hatspark.jobs.latency.LatencyPredictor;
 import dev.hatspark.jobs.latency.MeasureLatency;
 import dev.hatspark.jobs.search.Sweep;
+import dev.hatspark.search.Racing;
 import dev.hatspark.jobs.store.Layout;
 import dev.hatspark.jobs.supernet.EvalSubnet;
 import dev.hatspark.jobs.corpus.CorpusMeta;
@@ -28,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -403,21 +405,42 @@ class PipelineTest {
     @Test
     @Order(9)
     void aSweepStartedWithRacingRuleOneResumesWithIt() throws Exception {
-        Sweep old = sweep("rule1");
-        old.racing.rule = 1; // what sweeps started before rule 2 ran, and recorded without a rule
-        old.stopAfter = 1;
-        old.run(spark);
-        assertFalse(spark.read().parquet(root + "/sweeps/rule1/runs").first().<String>getAs("parameters").contains("\"rule\""));
-        sweep("rule1").run(spark); // resumed with the default options
-        Sweep whole = sweep("rule1-whole");
-        whole.racing.rule = 1;
+        assertResumesAsStarted("rule1", s -> { }, s -> s.racing.rule = 1); // what sweeps started before rule 2 ran
+        assertFalse(spark.read().parquet(root + "/sweeps/rule1/runs").first().<String>getAs("parameters").contains("\"rule\""),
+                "recorded without a rule, as before rule 2");
+        assertTrue(spark.read().parquet(root + "/sweeps/a/runs").first().<String>getAs("parameters").contains("\"rule\":3"));
+    }
+
+    @Test
+    @Order(9)
+    void aSweepStartedWithRuleTwosDefaultsResumesWithThem() throws Exception {
+        // the default stages before rule 3 and rule 2, resumed with this version's default stages and rule
+        assertResumesAsStarted("rule2", s -> s.racing.fractions = Racing.Params.DEFAULT.fractions(), s -> {
+            s.racing.rule = 2;
+            s.racing.fractions = Racing.Params.rule2Fractions();
+        });
+        assertTrue(spark.read().parquet(root + "/sweeps/rule2/runs").first().<String>getAs("parameters")
+                .contains("\"fractions\":[0.1,0.3],\"min_sentences\":8,\"k\":2.0,\"seed\":1,\"rule\":2"));
+    }
+
+    /**
+     * A sweep started with {@code older} options (on top of {@code base}), stopped after a generation and resumed with
+     * {@code base} alone, ends as an uninterrupted sweep with the older options.
+     */
+    private static void assertResumesAsStarted(String id, Consumer<Sweep> base, Consumer<Sweep> older) throws Exception {
+        Sweep first = sweep(id), resumed = sweep(id), whole = sweep(id + "-whole");
+        List.of(first, resumed, whole).forEach(base);
+        older.accept(first);
+        older.accept(whole);
+        first.stopAfter = 1;
+        first.run(spark);
+        resumed.run(spark);
         whole.run(spark);
         String cols = "budget_ms, generation, rank, config_hash, val_loss, fidelity, subset_margin";
-        assertEquals(spark.read().parquet(root + "/sweeps/rule1-whole/population").selectExpr(cols.split(", "))
+        assertEquals(spark.read().parquet(root + "/sweeps/" + id + "-whole/population").selectExpr(cols.split(", "))
                         .orderBy("budget_ms", "generation", "rank").collectAsList(),
-                spark.read().parquet(root + "/sweeps/rule1/population").selectExpr(cols.split(", "))
-                        .orderBy("budget_ms", "generation", "rank").collectAsList(), "resumed with rule 1, as it started");
-        assertTrue(spark.read().parquet(root + "/sweeps/a/runs").first().<String>getAs("parameters").contains("\"rule\":2"));
+                spark.read().parquet(root + "/sweeps/" + id + "/population").selectExpr(cols.split(", "))
+                        .orderBy("budget_ms", "generation", "rank").collectAsList(), id + ": resumed as it started");
     }
 
     @Test

@@ -102,12 +102,12 @@ public final class CostBenchmark implements Job<String> {
     public double lockstepRatio = 0.47;
 
     @Option(names = "--racing-stages", split = ",", description = "Projection: where the racing stages end, as shares of the"
-            + " validation set (the sweep's --racing-fraction). Default: 0.1,0.3")
-    public double[] racingStages = {0.1, 0.3};
+            + " validation set (the sweep's --racing-fraction). Default: 0.1,0.25,0.5")
+    public double[] racingStages = {0.1, 0.25, 0.5};
 
     @Option(names = "--racing-reach", split = ",", description = "Projection: shares of raced configs scored by each later stage,"
-            + " then on the rest (README: the 10-budget sweep, 2 stages, racing rule 2). Default: 0.48,0.32")
-    public double[] racingReach = {0.48, 0.32};
+            + " then on the rest (README: the 10-budget sweep, default stages, racing rule 3). Default: 0.52,0.39,0.32")
+    public double[] racingReach = {0.52, 0.39, 0.32};
 
     @Option(names = "--fit", split = ",", description = "Skip timing: the cost model's ms per GFLOP, ms per batch, intercept ms")
     public double[] fitGiven;

@@ -4,7 +4,11 @@ import dev.hatspark.search.Racing;
 import dev.hatspark.util.BadInputException;
 import picocli.CommandLine.Option;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** The sweep's racing knobs ({@link Racing}) and the parsing of {@code --budgets MS,...|auto:N}. */
@@ -15,7 +19,7 @@ public final class RacingOptions {
 
     @Option(names = "--racing-fraction", split = ",", paramLabel = "F[,F...]", description = "Shares of the validation"
             + " sentences the racing stages score (ascending; nested subsets, each stage racing again the candidates the one"
-            + " before promoted). Default: 0.1,0.3")
+            + " before promoted). Default: 0.1,0.25,0.5")
     public double[] fractions = Racing.Params.DEFAULT.fractions();
 
     @Option(names = "--racing-min-sentences", description = "The first racing stage's size at least. Default: ${DEFAULT-VALUE}")
@@ -31,10 +35,11 @@ public final class RacingOptions {
             + " spends fewer full evaluations on candidates about level with the parents). Default: ${DEFAULT-VALUE}")
     public double delta = Racing.Params.DEFAULT.delta();
 
-    @Option(names = "--racing-rule", description = "2: differences estimated through fully evaluated anchors (a child's"
-            + " parents), finite-population standard errors, and a last generation that races only for each budget's"
-            + " winner; 1: the paired difference to the slot's holder (sweeps started before rule 2 resume with it)."
-            + " Default: ${DEFAULT-VALUE}")
+    @Option(names = "--racing-rule", description = "3: differences estimated through the mean of each side's fully"
+            + " evaluated parents, the parent pool ranked on the whole set's scale; 2: through the parents giving the smallest"
+            + " standard error, the pool ranked by subset loss; both with finite-population standard errors and a last"
+            + " generation that races only for each budget's winner; 1: the paired difference to the slot's holder. Sweeps"
+            + " started with an earlier default rule and stages resume with them. Default: ${DEFAULT-VALUE}")
     public int rule = Racing.Params.DEFAULT.rule();
 
     /** The racing parameters, or null when candidates are evaluated in full (off, or random search: a baseline). */
@@ -45,18 +50,42 @@ public final class RacingOptions {
         return mode.equals("off") || random ? null : new Racing.Params(fractions, minSentences, k, delta, Racing.Params.DEFAULT.seed(), rule);
     }
 
+    /**
+     * The racing parameters a sweep being resumed with these options may have started with: these first, then, where
+     * the rule is the default, the earlier default rules 2 and 1, and, where the stages are the default too, those rules
+     * with the stages that were the default before rule 3. Null alone when not racing.
+     */
+    List<Racing.Params> accepted(boolean random) {
+        Racing.Params p = params(random);
+        List<Racing.Params> out = new ArrayList<>(Collections.singletonList(p));
+        if (p != null && rule == Racing.Params.DEFAULT.rule()) {
+            List<double[]> stages = new ArrayList<>(List.of(p.fractions()));
+            if (Arrays.equals(p.fractions(), Racing.Params.DEFAULT.fractions())) {
+                stages.add(Racing.Params.rule2Fractions());
+            }
+            for (double[] f : stages) {
+                for (int r : new int[] {2, 1}) {
+                    out.add(new Racing.Params(f, p.minSentences(), p.k(), p.delta(), p.seed(), r));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Races from now on with {@code p}'s rule and stages (those a resumed sweep started with). */
+    void use(Racing.Params p) {
+        if (p != null) {
+            rule = p.rule();
+            fractions = p.fractions();
+        }
+    }
+
     /** What the runs table records: a resumed sweep must race with the same knobs. */
     public Map<String, Object> describe(boolean random) {
         return describe(params(random));
     }
 
-    /** What a sweep with these knobs but racing rule {@code rule} recorded. */
-    Map<String, Object> describe(boolean random, int rule) {
-        Racing.Params p = params(random);
-        return describe(p == null ? null : new Racing.Params(p.fractions(), p.minSentences(), p.k(), p.delta(), p.seed(), rule));
-    }
-
-    private static Map<String, Object> describe(Racing.Params p) {
+    static Map<String, Object> describe(Racing.Params p) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("mode", p == null ? "off" : "on");
         if (p != null) {

@@ -181,25 +181,19 @@ public final class Sweep implements Job<Sweep.Result> {
         meta.put("checkpoint", layout.relative(ckpt)); // a copied or moved run root resumes its sweeps
         meta.put("valid_sentences", validSentences);
         // the parameters as this version records them, then as older versions did (the keys keep their order): with
-        // the absolute checkpoint, and, racing by default, with racing rule 1, which a sweep started before rule 2
-        // resumes with
-        List<Map<String, Object>> racings = new ArrayList<>(List.of(racing.describe(random)));
-        boolean ruleOne = racing.params(random) != null && racing.rule == Racing.Params.DEFAULT.rule();
-        if (ruleOne) {
-            racings.add(racing.describe(random, 1));
-        }
+        // the absolute checkpoint, and, racing by default, with an earlier default rule and stages, which a sweep
+        // started with them resumes with
+        List<Racing.Params> racings = racing.accepted(random);
         List<String> spellings = new ArrayList<>();
-        for (Map<String, Object> r : racings) {
-            meta.put("racing", r);
+        for (Racing.Params r : racings) {
+            meta.put("racing", RacingOptions.describe(r));
             for (Object checkpoint : List.of(layout.relative(ckpt), ckpt)) {
                 meta.put("checkpoint", checkpoint);
                 spellings.add(JSON.writeValueAsString(meta));
             }
         }
         Started start = checkRunsAndStart(spark, fs, dir, id, spellings);
-        if (start.spelling() >= 2) {
-            racing.rule = 1;
-        }
+        racing.use(racings.get(start.spelling() / 2));
         Timestamp started = start.at();
         String paramsJson = start.parameters();
 
