@@ -347,7 +347,7 @@ public final class Racing {
             String ref = ranked.get(slots.size() - 1);
             Set<String> ownHashes = new LinkedHashSet<>();
             list.forEach(c -> ownHashes.add(c.hash()));
-            // the winner race's reference: the budget's best fully evaluated row (rule 2), else its best by subset loss,
+            // the winner race's reference: the budget's best fully evaluated row (rules 2 and 3), else its best by subset loss,
             // which then always goes on (its best-so-far row may come from any of its candidates, even in the last
             // generation, where no parents are picked any more)
             String best = fullLoss == null ? null : ownHashes.stream().filter(fullLoss::containsKey)
