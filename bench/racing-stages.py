@@ -2,7 +2,7 @@
 """Replays multi-stage racing (Racing.decide at every stage, nested subsets) on a --racing off sweep's
 trajectory, for choosing the rule, the stages and the margin (issue 16). Needs every config's NLL on every
 validation sentence: racing-stages.sh races the trajectory with one stage holding the whole set and k = 1000
-(which promotes everything, so it follows the off trajectory exactly) and dumps the results. Stage subsets here
+(which promotes what the off sweep's parents need, so it follows the off trajectory exactly) and dumps the results. Stage subsets here
 are seeded Python samples, not the sweep's own, and each row replays SEEDS of them (any uniform nested sample is
 the same experiment, and one draw tells little about how often a rule drops a parent); the cost counts sentences,
 not tokens (a uniform sample holds the same share of both on average). A replay is exact while no true parent is

@@ -409,11 +409,10 @@ public final class Racing {
             if (xa.isEmpty() || xb.isEmpty()) {
                 return difference(subset.get(a), subset.get(b), sentences);
             }
-            double[] va = subset.get(a).sentenceNll(), vb = subset.get(b).sentenceNll();
-            double[] ma = meanNll(xa), mb = meanNll(xb);
-            double[] d = new double[va.length];
+            double[] da = fromMean(a, xa), db = fromMean(b, xb);
+            double[] d = new double[da.length];
             for (int i = 0; i < d.length; i++) {
-                d[i] = (va[i] - ma[i]) - (vb[i] - mb[i]);
+                d[i] = da[i] - db[i];
             }
             Difference r = difference(d, subset.get(a).tokens(), sentences);
             return new Difference(meanFull(xa) - meanFull(xb) + r.mean(), r.se());
@@ -434,11 +433,10 @@ public final class Racing {
                 } else if (done.isEmpty()) {
                     out.put(h, subset.get(h).loss());
                 } else {
-                    List<String> xs = anchors(h).isEmpty() ? done : anchors(h);
-                    double[] v = subset.get(h).sentenceNll(), m = meanNll(xs);
+                    List<String> parents = anchors(h), xs = parents.isEmpty() ? done : parents;
                     double sum = 0;
-                    for (int i = 0; i < v.length; i++) {
-                        sum += v[i] - m[i];
+                    for (double v : fromMean(h, xs)) {
+                        sum += v;
                     }
                     out.put(h, meanFull(xs) + sum / subset.get(h).tokens());
                 }
@@ -446,15 +444,20 @@ public final class Racing {
             return out;
         }
 
-        private double[] meanNll(List<String> xs) {
-            double[] m = new double[subset.get(xs.get(0)).sentenceNll().length];
+        /** h's per-sentence NLL minus the mean of {@code xs}'s on the stage's sentences. */
+        private double[] fromMean(String h, List<String> xs) {
+            double[] v = subset.get(h).sentenceNll(), m = new double[v.length];
             for (String x : xs) {
-                double[] v = subset.get(x).sentenceNll();
+                double[] w = subset.get(x).sentenceNll();
                 for (int i = 0; i < m.length; i++) {
-                    m[i] += v[i] / xs.size();
+                    m[i] += w[i] / xs.size();
                 }
             }
-            return m;
+            double[] d = new double[v.length];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = v[i] - m[i];
+            }
+            return d;
         }
 
         private double meanFull(List<String> xs) {

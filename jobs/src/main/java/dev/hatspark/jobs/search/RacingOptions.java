@@ -80,11 +80,7 @@ public final class RacingOptions {
         }
     }
 
-    /** What the runs table records: a resumed sweep must race with the same knobs. */
-    public Map<String, Object> describe(boolean random) {
-        return describe(params(random));
-    }
-
+    /** What the runs table records of racing parameters {@code p} (null: not racing): a resumed sweep must race with the same knobs. */
     static Map<String, Object> describe(Racing.Params p) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("mode", p == null ? "off" : "on");
